@@ -1,0 +1,19 @@
+//! ReqLoop's pure domain core: the rules, with no I/O.
+//!
+//! Everything here is a function of data. Storage loads the facts, calls these functions and
+//! writes the outcome; the web layer only translates.
+
+#[macro_use]
+mod closed_set;
+
+pub mod access;
+pub mod audit;
+pub mod coding;
+pub mod customer;
+pub mod fields;
+pub mod ids;
+pub mod region;
+pub mod time;
+pub mod user;
+
+pub use fields::{FieldError, FieldErrors};

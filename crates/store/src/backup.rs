@@ -1,0 +1,198 @@
+//! `reqloop backup` / `reqloop restore`: a consistent snapshot of every table as JSON lines,
+//! taken in one read transaction while the server runs, restorable into an empty database of
+//! either dialect.
+
+use std::io::{BufRead, Write};
+
+use futures_util::TryStreamExt;
+use serde_json::{json, Value};
+use sqlx::{Column, Row};
+
+use crate::{Backend, Error, Result, Store};
+
+/// Tables in an order that satisfies foreign keys (users.customer_id is restored in a second pass).
+const TABLES: &[&str] = &[
+    "departments",
+    "users",
+    "customers",
+    "customer_team",
+    "contacts",
+    "settings",
+    "code_counters",
+    "audit_log",
+    "audit_head",
+    "jobs",
+];
+
+/// Tables with an identity column whose sequence PostgreSQL must move past restored ids.
+const IDENTITY_TABLES: &[&str] = &["departments", "users", "customers", "contacts"];
+
+impl Store {
+    /// Writes every table to `out`; returns the number of rows written.
+    pub async fn backup(&self, out: &mut impl Write) -> Result<u64> {
+        let io = |e: std::io::Error| Error::Other(format!("writing the backup: {e}"));
+        let mut tx = self.pool.begin().await?;
+        if self.backend() == Backend::Postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+        }
+        writeln!(out, "{}", json!({"reqloop_backup": 1, "tables": TABLES})).map_err(io)?;
+        let mut count = 0;
+        for table in TABLES {
+            let order = if *table == "audit_log" { "seq" } else { "1" };
+            let sql = format!("SELECT * FROM {table} ORDER BY {order}");
+            let mut rows = sqlx::query(&sql).fetch(&mut *tx);
+            let mut wrote_columns = false;
+            while let Some(row) = rows.try_next().await? {
+                if !wrote_columns {
+                    let cols: Vec<&str> = row.columns().iter().map(|c| c.name()).collect();
+                    writeln!(out, "{}", json!({"table": table, "columns": cols})).map_err(io)?;
+                    wrote_columns = true;
+                }
+                let values: Vec<Value> = (0..row.columns().len())
+                    .map(|i| {
+                        if let Ok(v) = row.try_get::<Option<i64>, _>(i) {
+                            json!(v)
+                        } else {
+                            json!(row.try_get::<Option<String>, _>(i).ok().flatten())
+                        }
+                    })
+                    .collect();
+                writeln!(out, "{}", json!({"row": values})).map_err(io)?;
+                count += 1;
+            }
+        }
+        drop(tx);
+        out.flush().map_err(io)?;
+        Ok(count)
+    }
+
+    /// Loads a backup into this (freshly migrated, empty) database in one transaction.
+    pub async fn restore(&self, input: impl BufRead) -> Result<u64> {
+        let (users,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await?;
+        let (audit,): (i64,) = sqlx::query_as("SELECT seq FROM audit_head WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?;
+        if users > 0 || audit > 0 {
+            return Err(Error::Other("restore needs an empty database".into()));
+        }
+        let bad = |what: &str| Error::Other(format!("not a ReqLoop backup: {what}"));
+        let mut tx = self.pool.begin().await?;
+        // The migrations seed rows that the backup brings back itself.
+        for t in [
+            "departments",
+            "settings",
+            "code_counters",
+            "jobs",
+            "audit_head",
+        ] {
+            sqlx::query(&format!("DELETE FROM {t}"))
+                .execute(&mut *tx)
+                .await?;
+        }
+        let mut lines = input.lines();
+        let header: Value = serde_json::from_str(
+            &lines
+                .next()
+                .ok_or_else(|| bad("empty"))?
+                .map_err(|e| bad(&e.to_string()))?,
+        )
+        .map_err(|_| bad("header"))?;
+        if header.get("reqloop_backup") != Some(&json!(1)) {
+            return Err(bad("header"));
+        }
+        let mut insert = String::new();
+        let mut table = String::new();
+        let mut customer_col = None;
+        let mut int_cols: Vec<bool> = Vec::new();
+        let mut portal_links: Vec<(i64, i64)> = Vec::new();
+        let mut count = 0;
+        for line in lines {
+            let v: Value = serde_json::from_str(&line.map_err(|e| bad(&e.to_string()))?)
+                .map_err(|_| bad("line"))?;
+            if let Some(t) = v.get("table").and_then(Value::as_str) {
+                if !TABLES.contains(&t) {
+                    return Err(bad("unknown table"));
+                }
+                let cols: Vec<String> =
+                    serde_json::from_value(v["columns"].clone()).map_err(|_| bad("columns"))?;
+                if cols
+                    .iter()
+                    .any(|c| !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_'))
+                {
+                    return Err(bad("column name"));
+                }
+                table = t.to_string();
+                customer_col = if t == "users" {
+                    cols.iter().position(|c| c == "customer_id")
+                } else {
+                    None
+                };
+                int_cols = if self.backend() == Backend::Postgres {
+                    // PostgreSQL types a NULL parameter, so it must be bound as the column's type.
+                    let ints: Vec<String> = sqlx::query_scalar(
+                        "SELECT column_name::text FROM information_schema.columns \
+                         WHERE table_name = $1 AND data_type IN ('bigint', 'integer', 'smallint')",
+                    )
+                    .bind(t)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    cols.iter().map(|c| ints.contains(c)).collect()
+                } else {
+                    vec![false; cols.len()]
+                };
+                let marks: Vec<String> = (1..=cols.len()).map(|i| format!("${i}")).collect();
+                insert = format!(
+                    "INSERT INTO {t} ({}) VALUES ({})",
+                    cols.join(", "),
+                    marks.join(", ")
+                );
+                continue;
+            }
+            let mut row: Vec<Value> =
+                serde_json::from_value(v["row"].clone()).map_err(|_| bad("row"))?;
+            if let Some(i) = customer_col {
+                // Portal users point at customers restored after them.
+                if let (Some(c), Some(id)) = (row[i].as_i64(), row[0].as_i64()) {
+                    portal_links.push((id, c));
+                    row[i] = Value::Null;
+                }
+            }
+            let mut q = sqlx::query(&insert);
+            for (i, value) in row.iter().enumerate() {
+                q = match value {
+                    Value::Null if int_cols.get(i) == Some(&true) => q.bind(None::<i64>),
+                    Value::Null => q.bind(None::<String>),
+                    Value::Number(n) => q.bind(n.as_i64().ok_or_else(|| bad("number"))?),
+                    Value::String(s) => q.bind(s.clone()),
+                    _ => return Err(bad("value")),
+                };
+            }
+            q.execute(&mut *tx)
+                .await
+                .map_err(|e| Error::Other(format!("restoring {table}: {e}")))?;
+            count += 1;
+        }
+        for (user, customer) in portal_links {
+            sqlx::query("UPDATE users SET customer_id = $1 WHERE id = $2")
+                .bind(customer)
+                .bind(user)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if self.backend() == Backend::Postgres {
+            for t in IDENTITY_TABLES {
+                sqlx::query(&format!(
+                    "SELECT setval(pg_get_serial_sequence('{t}', 'id'), COALESCE((SELECT MAX(id) FROM {t}), 0) + 1, false)"
+                ))
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(count)
+    }
+}

@@ -1,0 +1,296 @@
+//! The connection pool, the dialect differences (kept here and nowhere else) and the write
+//! transaction that carries its audit entries.
+
+use std::fmt::Display;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reqloop_domain::access::Actor;
+use reqloop_domain::audit::{self, Entry};
+use reqloop_domain::time::to_db;
+use serde::Serialize;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, Executor};
+
+use crate::{Error, Result};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The database: a pool and which dialect it speaks.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) pool: AnyPool,
+    backend: Backend,
+}
+
+/// A page of a list: `{"items": […], "total": N}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+}
+
+/// Who writes, as the audit trail records it.
+#[derive(Debug, Clone)]
+pub struct Who {
+    pub id: Option<i64>,
+    pub name: String,
+}
+
+impl Who {
+    /// The system itself (demo data, migrations, jobs).
+    pub fn system() -> Self {
+        Who {
+            id: None,
+            name: "system".into(),
+        }
+    }
+}
+
+impl From<&Actor> for Who {
+    fn from(a: &Actor) -> Self {
+        Who {
+            id: Some(a.user_id.0),
+            name: a.username.clone(),
+        }
+    }
+}
+
+impl Store {
+    /// Opens `--db`: a SQLite file path (created when missing) or a `postgres://` URL.
+    pub async fn connect(db: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+            (Backend::Postgres, db.to_string())
+        } else {
+            let path = db
+                .strip_prefix("sqlite://")
+                .or_else(|| db.strip_prefix("sqlite:"))
+                .unwrap_or(db);
+            (Backend::Sqlite, format!("sqlite://{path}?mode=rwc"))
+        };
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers run beside the one writer; NORMAL sync is durable
+                        // against a process crash in WAL mode.
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        Ok(Store { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies the migrations of this dialect that have not run yet.
+    pub async fn migrate(&self) -> Result<()> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// `true` once the database answers (for `/healthz`).
+    pub async fn ping(&self) -> bool {
+        sqlx::query_scalar::<_, i64>("SELECT 1")
+            .fetch_one(&self.pool)
+            .await
+            .is_ok()
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Case-insensitive LIKE of this dialect.
+    pub(crate) fn like(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "LIKE",
+            Backend::Postgres => "ILIKE",
+        }
+    }
+
+    /// Starts a write: one transaction that first locks the audit head, so that the chain
+    /// stays linear and SQLite takes its write lock up front (no upgrade deadlocks).
+    pub(crate) async fn write(&self, who: &Who, now: DateTime<Utc>) -> Result<WriteTx> {
+        let mut tx = self.pool.begin().await?;
+        let (seq, hash): (i64, String) =
+            sqlx::query_as("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
+                .fetch_one(&mut *tx)
+                .await?;
+        Ok(WriteTx {
+            tx,
+            seq,
+            hash,
+            at: to_db(now),
+            who: who.clone(),
+            head_seq: seq,
+        })
+    }
+}
+
+/// A write transaction with its audit entries; nothing is visible until `commit`.
+pub(crate) struct WriteTx {
+    pub(crate) tx: sqlx::Transaction<'static, Any>,
+    seq: i64,
+    hash: String,
+    head_seq: i64,
+    pub(crate) at: String,
+    who: Who,
+}
+
+impl WriteTx {
+    /// Appends who, when, entity, action, before and after to the chain.
+    pub(crate) async fn audit<T: Serialize + ?Sized>(
+        &mut self,
+        entity: &str,
+        entity_id: impl Display,
+        action: &str,
+        before: Option<&T>,
+        after: Option<&T>,
+    ) -> Result<()> {
+        let json = |v: Option<&T>| v.map(serde_json::to_string).transpose();
+        let mut e = Entry {
+            seq: self.seq + 1,
+            at: self.at.clone(),
+            actor_id: self.who.id,
+            actor_name: self.who.name.clone(),
+            entity: entity.to_string(),
+            entity_id: entity_id.to_string(),
+            action: action.to_string(),
+            before: json(before).map_err(|e| Error::Other(e.to_string()))?,
+            after: json(after).map_err(|e| Error::Other(e.to_string()))?,
+            hash: String::new(),
+        };
+        e.hash = audit::chain_hash(&self.hash, &e);
+        sqlx::query(
+            "INSERT INTO audit_log (seq, at, actor_id, actor_name, entity, entity_id, action, before_json, after_json, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(e.seq)
+        .bind(&e.at)
+        .bind(e.actor_id)
+        .bind(&e.actor_name)
+        .bind(&e.entity)
+        .bind(&e.entity_id)
+        .bind(&e.action)
+        .bind(&e.before)
+        .bind(&e.after)
+        .bind(&e.hash)
+        .execute(&mut *self.tx)
+        .await?;
+        self.seq = e.seq;
+        self.hash = e.hash;
+        Ok(())
+    }
+
+    pub(crate) async fn commit(mut self) -> Result<()> {
+        if self.seq != self.head_seq {
+            sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+                .bind(self.seq)
+                .bind(&self.hash)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// A bind value of a query assembled at run time.
+#[derive(Debug, Clone)]
+pub(crate) enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+/// Builds a WHERE clause with `$n` placeholders (understood by both dialects).
+#[derive(Debug, Default)]
+pub(crate) struct Conditions {
+    pub(crate) sql: Vec<String>,
+    pub(crate) args: Vec<Arg>,
+}
+
+impl Conditions {
+    /// Adds a condition; each `?` in `cond` becomes the next `$n` bound to the next arg.
+    pub(crate) fn push(&mut self, cond: &str, args: impl IntoIterator<Item = Arg>) {
+        let mut args = args.into_iter();
+        let mut out = String::with_capacity(cond.len() + 8);
+        for ch in cond.chars() {
+            if ch == '?' {
+                let arg = args.next().expect("one argument per placeholder");
+                self.args.push(arg);
+                out.push_str(&format!("${}", self.args.len()));
+            } else {
+                out.push(ch);
+            }
+        }
+        debug_assert!(args.next().is_none(), "more arguments than placeholders");
+        self.sql.push(out);
+    }
+
+    pub(crate) fn where_clause(&self) -> String {
+        if self.sql.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", self.sql.join(" AND "))
+        }
+    }
+
+    /// The next placeholder number (for LIMIT/OFFSET after the conditions).
+    pub(crate) fn next(&self) -> usize {
+        self.args.len() + 1
+    }
+}
+
+pub(crate) fn bind_all<'q, O>(
+    mut q: sqlx::query::QueryAs<'q, Any, O, sqlx::any::AnyArguments<'q>>,
+    args: &'q [Arg],
+) -> sqlx::query::QueryAs<'q, Any, O, sqlx::any::AnyArguments<'q>> {
+    for a in args {
+        q = match a {
+            Arg::Int(i) => q.bind(*i),
+            Arg::Text(s) => q.bind(s.as_str()),
+        };
+    }
+    q
+}
+
+/// Maps a unique violation to `Duplicate(field)`, anything else to `Db`.
+pub(crate) fn unique(field: &'static str) -> impl FnOnce(sqlx::Error) -> Error {
+    move |e| match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => Error::Duplicate(field),
+        _ => Error::Db(e),
+    }
+}
+
+/// Page and size from a list query: page ≥ 1, 1 ≤ per_page ≤ 200 (default 20).
+pub(crate) fn paging(page: Option<i64>, per_page: Option<i64>) -> (i64, i64) {
+    let per = per_page.unwrap_or(20).clamp(1, 200);
+    let page = page.unwrap_or(1).max(1);
+    (per, (page - 1).saturating_mul(per))
+}

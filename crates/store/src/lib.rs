@@ -1,0 +1,64 @@
+//! ReqLoop storage on SQLite (embedded default) and PostgreSQL: one set of migrations per
+//! dialect, one module per aggregate, every write one transaction with its audit entry.
+
+mod audit;
+mod backup;
+mod customers;
+mod db;
+pub mod demo;
+mod jobs;
+mod settings;
+#[doc(hidden)]
+pub mod testing;
+mod users;
+
+pub use audit::{AuditFilter, VerifyReport};
+pub use customers::{CustomerFilter, HistoryEntry};
+pub use db::{Backend, Page, Store, Who};
+pub use users::{LoginOutcome, SessionInfo};
+
+use reqloop_domain::FieldErrors;
+
+/// What can go wrong in storage, in terms the web edge maps to statuses once.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("not found")]
+    NotFound,
+    /// The version the client read is no longer current (optimistic locking).
+    #[error("the record was changed by someone else")]
+    Stale,
+    /// A unique value is taken; names the field.
+    #[error("already exists: {0}")]
+    Duplicate(&'static str),
+    #[error("invalid input")]
+    Invalid(FieldErrors),
+    /// The role or the data scope does not allow it.
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    /// A business rule refuses it (422).
+    #[error("rule violated: {0}")]
+    Rule(&'static str),
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl From<FieldErrors> for Error {
+    fn from(e: FieldErrors) -> Self {
+        Error::Invalid(e)
+    }
+}
+
+impl Error {
+    /// A single field error.
+    pub fn field(field: &str, code: &'static str) -> Self {
+        let mut e = FieldErrors::default();
+        e.add(field, code);
+        Error::Invalid(e)
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
