@@ -165,6 +165,9 @@ pub(crate) fn scope_condition(c: &mut Conditions, actor: &Actor, column_prefix: 
     }
 }
 
+/// seq, at, actor, action, before, after
+type AuditRow = (i64, String, String, String, Option<String>, Option<String>);
+
 /// One entry of a customer's history (履历): who changed which fields when.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct HistoryEntry {
@@ -562,14 +565,13 @@ impl Store {
         id: CustomerId,
     ) -> Result<Vec<HistoryEntry>> {
         self.load_customer_scoped(actor, id).await?;
-        let rows: Vec<(i64, String, String, String, Option<String>, Option<String>)> =
-            sqlx::query_as(
-                "SELECT seq, at, actor_name, action, before_json, after_json FROM audit_log \
+        let rows: Vec<AuditRow> = sqlx::query_as(
+            "SELECT seq, at, actor_name, action, before_json, after_json FROM audit_log \
              WHERE entity = 'customer' AND entity_id = $1 ORDER BY seq DESC LIMIT 200",
-            )
-            .bind(id.0.to_string())
-            .fetch_all(&self.pool)
-            .await?;
+        )
+        .bind(id.0.to_string())
+        .fetch_all(&self.pool)
+        .await?;
         let parse = |s: Option<String>| {
             s.and_then(|s| serde_json::from_str(&s).ok())
                 .unwrap_or(serde_json::Value::Null)
@@ -780,5 +782,16 @@ impl ContactRow {
                 primary: self.is_primary != 0,
             },
         }
+    }
+}
+
+impl Store {
+    /// The id of the customer with this code (for `reqloop user add --customer CODE`).
+    pub async fn customer_by_code(&self, code: &str) -> Result<Option<CustomerId>> {
+        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM customers WHERE code = $1")
+            .bind(code)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(id.map(CustomerId))
     }
 }

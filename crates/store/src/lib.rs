@@ -15,7 +15,7 @@ mod users;
 pub use audit::{AuditFilter, VerifyReport};
 pub use customers::{CustomerFilter, HistoryEntry};
 pub use db::{Backend, Page, Store, Who};
-pub use users::{LoginOutcome, SessionInfo};
+pub use users::{random_token, LoginOutcome, SessionInfo, SESSION_HOURS};
 
 use reqloop_domain::FieldErrors;
 

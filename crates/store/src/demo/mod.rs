@@ -45,13 +45,7 @@ pub async fn load(store: &Store, now: DateTime<Utc>) -> Result<Loaded> {
         store
             .create_user(
                 &system,
-                new_user(
-                    "admin",
-                    "系统管理员",
-                    "admin123",
-                    Role::Admin,
-                    Some("marketing"),
-                ),
+                new_user("admin", "系统管理员", "admin123", Role::Admin),
                 now,
             )
             .await?,
@@ -61,7 +55,7 @@ pub async fn load(store: &Store, now: DateTime<Utc>) -> Result<Loaded> {
             .parse()
             .map_err(|_| crate::Error::Other(format!("demo role {role}")))?;
         let dept_id = store.department_by_code(dept).await?;
-        let mut u = new_user(username, name, DEMO_PASSWORD, role, None);
+        let mut u = new_user(username, name, DEMO_PASSWORD, role);
         u.department_id = dept_id;
         users.push(store.create_user(&system, u, now).await?);
     }
@@ -150,7 +144,7 @@ pub async fn load(store: &Store, now: DateTime<Utc>) -> Result<Loaded> {
             store.add_contact(&admin, customer.id, contact, now).await?;
         }
     }
-    let mut portal = new_user("portal", "客户门户演示", DEMO_PASSWORD, Role::Portal, None);
+    let mut portal = new_user("portal", "客户门户演示", DEMO_PASSWORD, Role::Portal);
     portal.customer_id = first_customer;
     users.push(store.create_user(&system, portal, now).await?);
     Ok(Loaded::Loaded {
@@ -159,13 +153,7 @@ pub async fn load(store: &Store, now: DateTime<Utc>) -> Result<Loaded> {
     })
 }
 
-fn new_user(
-    username: &str,
-    name: &str,
-    password: &str,
-    role: Role,
-    _dept: Option<&str>,
-) -> NewUser {
+fn new_user(username: &str, name: &str, password: &str, role: Role) -> NewUser {
     NewUser {
         username: username.into(),
         display_name: name.into(),

@@ -1,0 +1,15 @@
+// ReqLoop: the little behaviour pages need. No inline scripts (the CSP forbids them).
+"use strict";
+document.addEventListener("submit", function (event) {
+  // Destructive forms carry data-confirm: ask before sending.
+  var form = event.target;
+  var question = form.getAttribute && form.getAttribute("data-confirm");
+  if (question && !window.confirm(question)) {
+    event.preventDefault();
+  }
+});
+document.addEventListener("DOMContentLoaded", function () {
+  // Move the keyboard to the first field with an error.
+  var bad = document.querySelector("[aria-invalid=true]");
+  if (bad) { bad.focus(); }
+});

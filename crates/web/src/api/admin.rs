@@ -1,0 +1,71 @@
+//! Users, departments and the audit trail (admin).
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use reqloop_domain::access::Action;
+use reqloop_domain::audit::Entry;
+use reqloop_domain::user::{Department, NewUser, User};
+use reqloop_store::{AuditFilter, Page, Who};
+use utoipa::ToSchema;
+
+use super::ApiJson;
+use crate::auth::ApiUser;
+use crate::error::AppError;
+use crate::AppState;
+
+#[utoipa::path(get, path = "/api/v1/users", tag = "admin", responses((status = 200, body = Vec<User>), (status = 403, body = super::ErrorBody)))]
+pub async fn users(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+) -> Result<Json<Vec<User>>, AppError> {
+    actor.require(Action::UserManage)?;
+    Ok(Json(s.store.list_users().await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/users", tag = "admin", request_body = NewUser,
+    responses((status = 201, body = User), (status = 400, body = super::ErrorBody), (status = 403, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
+pub async fn create_user(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    ApiJson(u): ApiJson<NewUser>,
+) -> Result<(StatusCode, Json<User>), AppError> {
+    actor.require(Action::UserManage)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            s.store
+                .create_user(&Who::from(&actor), u, s.clock.now())
+                .await?,
+        ),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/departments", tag = "admin", responses((status = 200, body = Vec<Department>)))]
+pub async fn departments(
+    State(s): State<AppState>,
+    _user: ApiUser,
+) -> Result<Json<Vec<Department>>, AppError> {
+    Ok(Json(s.store.departments().await?))
+}
+
+/// `{"items": [...], "total": N}`
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct AuditList {
+    items: Vec<Entry>,
+    total: i64,
+}
+
+/// The audit trail, newest first (admin only).
+#[utoipa::path(get, path = "/api/v1/audit", tag = "admin", params(AuditFilter),
+    responses((status = 200, body = AuditList), (status = 403, body = super::ErrorBody)))]
+pub async fn audit(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    filter: Result<Query<AuditFilter>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page<Entry>>, AppError> {
+    actor.require(Action::AuditRead)?;
+    let Query(filter) = filter.map_err(|e| AppError::bad_request("query", e.body_text()))?;
+    Ok(Json(s.store.list_audit(&filter).await?))
+}

@@ -1,0 +1,197 @@
+//! `/api/v1`: JSON in, JSON out, errors as `{"error":{…}}`.
+
+mod admin;
+mod customers;
+mod session;
+
+/// The login shared with the login page: the session token, or why not.
+pub(crate) async fn open_session_for_pages(
+    state: &AppState,
+    username: &str,
+    password: &str,
+    address: &str,
+) -> Result<String, AppError> {
+    session::open_session(state, username, password, address)
+        .await
+        .map(|(token, _)| token)
+}
+
+use axum::extract::{FromRequest, Request};
+use axum::http::{header, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use utoipa::OpenApi;
+
+use crate::error::AppError;
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/auth/login", post(session::login))
+        .route("/api/v1/auth/logout", post(session::logout))
+        .route("/api/v1/auth/me", get(session::me))
+        .route(
+            "/api/v1/customers",
+            get(customers::list).post(customers::create),
+        )
+        .route(
+            "/api/v1/customers/{id}",
+            get(customers::get)
+                .put(customers::update)
+                .patch(customers::update),
+        )
+        .route("/api/v1/customers/{id}/archive", post(customers::archive))
+        .route("/api/v1/customers/{id}/history", get(customers::history))
+        .route(
+            "/api/v1/customers/{id}/contacts",
+            get(customers::contacts).post(customers::add_contact),
+        )
+        .route(
+            "/api/v1/customers/{id}/contacts/{contact_id}",
+            axum::routing::put(customers::update_contact).delete(customers::delete_contact),
+        )
+        .route("/api/v1/users", get(admin::users).post(admin::create_user))
+        .route("/api/v1/departments", get(admin::departments))
+        .route("/api/v1/audit", get(admin::audit))
+        .route("/api/v1/openapi.json", get(openapi))
+        .fallback(|| async {
+            AppError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "没有这个接口 / no such route",
+            )
+        })
+}
+
+/// A JSON body whose errors name the field (`serde_path_to_error`), with unknown fields,
+/// wrong types and invalid enum values answered 400.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if !is_json {
+            return Err(AppError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "请求体须为 JSON / the body must be application/json",
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|_| {
+                AppError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    "请求体过大 / request body too large",
+                )
+            })?;
+        let de = &mut serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error::deserialize(de)
+            .map(ApiJson)
+            .map_err(|e| {
+                let field = e.path().to_string();
+                let field = if field == "." { String::new() } else { field };
+                AppError::bad_request(&field, e.into_inner().to_string())
+            })
+    }
+}
+
+/// Splits `version` off a JSON object and reads the rest as `T` (which refuses unknown fields).
+pub(crate) fn with_version<T: DeserializeOwned>(
+    mut body: serde_json::Map<String, serde_json::Value>,
+) -> Result<(i64, T), AppError> {
+    let version = body
+        .remove("version")
+        .and_then(|v| v.as_i64())
+        .ok_or_else(|| AppError::bad_request("version", "missing field `version`".into()))?;
+    let fields = serde_path_to_error::deserialize(serde_json::Value::Object(body))
+        .map_err(|e| AppError::bad_request(&e.path().to_string(), e.into_inner().to_string()))?;
+    Ok((version, fields))
+}
+
+/// The OpenAPI 3 document, generated from the handlers' annotations.
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "ReqLoop API", description = "客户需求闭环管理系统 / customer-requirements closed-loop management"),
+    paths(
+        session::login, session::logout, session::me,
+        customers::list, customers::create, customers::get, customers::update, customers::archive,
+        customers::history, customers::contacts, customers::add_contact, customers::update_contact,
+        customers::delete_contact,
+        admin::users, admin::create_user, admin::departments, admin::audit,
+    ),
+    components(schemas(ErrorBody, ErrorDetail)),
+    modifiers(&BearerAuth),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("rl_session"))),
+        );
+    }
+}
+
+/// `{"error": {...}}`
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ErrorDetail {
+    /// Machine-readable: `invalid`, `unauthenticated`, `forbidden`, `not_found`, `stale_version`, …
+    code: String,
+    /// Chinese / English.
+    message: String,
+    /// For `invalid`: `[{"field","code","message"}]`.
+    details: Option<serde_json::Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_api_route_is_documented() {
+        let doc = <super::ApiDoc as utoipa::OpenApi>::openapi();
+        let src = include_str!("mod.rs");
+        for line in src.lines().filter(|l| {
+            l.trim_start().starts_with(".route(\"/api/v1/")
+                || l.trim_start().starts_with("\"/api/v1/")
+        }) {
+            let path = line.split('"').nth(1).unwrap_or("");
+            if path == "/api/v1/openapi.json" {
+                continue;
+            }
+            assert!(
+                doc.paths.paths.contains_key(path),
+                "{path} is not in the OpenAPI document"
+            );
+        }
+    }
+}

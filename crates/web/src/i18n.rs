@@ -1,0 +1,146 @@
+//! Every string twice: zh-CN (default) and en catalogues with one key set (`i18n/*.txt`,
+//! `key = value` per line). A test fails when a key is missing from either.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+impl Lang {
+    pub fn from_cookie(v: Option<&str>) -> Lang {
+        match v {
+            Some("en") => Lang::En,
+            _ => Lang::Zh,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+}
+
+fn parse(text: &'static str) -> HashMap<&'static str, &'static str> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once(" = "))
+        .map(|(k, v)| (k.trim(), v.trim()))
+        .collect()
+}
+
+static ZH: LazyLock<HashMap<&'static str, &'static str>> =
+    LazyLock::new(|| parse(include_str!("../i18n/zh-CN.txt")));
+static EN: LazyLock<HashMap<&'static str, &'static str>> =
+    LazyLock::new(|| parse(include_str!("../i18n/en.txt")));
+
+/// A translator for one language; templates call `t.t("key")`.
+#[derive(Debug, Clone, Copy)]
+pub struct Tr {
+    pub lang: Lang,
+}
+
+impl Tr {
+    pub fn zh() -> Tr {
+        Tr { lang: Lang::Zh }
+    }
+
+    pub fn en() -> Tr {
+        Tr { lang: Lang::En }
+    }
+
+    /// The text for `key`; the key itself when missing (the catalogue test prevents that).
+    pub fn t<'a>(&self, key: &'a str) -> &'a str {
+        let map = match self.lang {
+            Lang::Zh => &*ZH,
+            Lang::En => &*EN,
+        };
+        map.get(key).copied().unwrap_or(key)
+    }
+
+    /// The label of a closed-set value: `t("<set>.<value>")`.
+    pub fn label(&self, set: &str, value: &str) -> String {
+        self.t(&format!("{set}.{value}")).to_string()
+    }
+
+    pub fn is_en(&self) -> bool {
+        self.lang == Lang::En
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_catalogues_have_the_same_keys() {
+        let mut zh: Vec<_> = ZH.keys().collect();
+        let mut en: Vec<_> = EN.keys().collect();
+        zh.sort();
+        en.sort();
+        let only_zh: Vec<_> = zh.iter().filter(|k| !EN.contains_key(**k)).collect();
+        let only_en: Vec<_> = en.iter().filter(|k| !ZH.contains_key(**k)).collect();
+        assert!(
+            only_zh.is_empty() && only_en.is_empty(),
+            "missing in en: {only_zh:?}; missing in zh: {only_en:?}"
+        );
+        assert!(zh.len() > 100);
+    }
+
+    #[test]
+    fn every_key_used_in_code_and_templates_exists() {
+        let sources = [
+            include_str!("pages/mod.rs"),
+            include_str!("pages/customers.rs"),
+            include_str!("error.rs"),
+            include_str!("../templates/base.html"),
+            include_str!("../templates/login.html"),
+            include_str!("../templates/customers.html"),
+            include_str!("../templates/customer.html"),
+            include_str!("../templates/customer_form.html"),
+            include_str!("../templates/coming.html"),
+            include_str!("../templates/audit.html"),
+            include_str!("../templates/error.html"),
+        ];
+        let mut missing = Vec::new();
+        for src in sources {
+            for part in src.split(".t(\"").skip(1) {
+                let key = part.split('"').next().unwrap_or("");
+                if !key.ends_with('.') && !ZH.contains_key(key) {
+                    missing.push(key.to_string());
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "keys missing from the catalogues: {missing:?}"
+        );
+    }
+
+    #[test]
+    fn every_closed_set_value_has_a_label() {
+        use reqloop_domain::customer::*;
+        use reqloop_domain::user::*;
+        let mut keys = Vec::new();
+        keys.extend(Grade::ALL.iter().map(|v| format!("grade.{v}")));
+        keys.extend(Tier::ALL.iter().map(|v| format!("tier.{v}")));
+        keys.extend(CompanySize::ALL.iter().map(|v| format!("size.{v}")));
+        keys.extend(BusinessStatus::ALL.iter().map(|v| format!("status.{v}")));
+        keys.extend(CreditRating::ALL.iter().map(|v| format!("credit.{v}")));
+        keys.extend(RiskFlag::ALL.iter().map(|v| format!("risk.{v}")));
+        keys.extend(Role::ALL.iter().map(|v| format!("role.{v}")));
+        keys.extend(DataScope::ALL.iter().map(|v| format!("scope.{v}")));
+        for k in keys {
+            assert!(
+                ZH.contains_key(k.as_str()) && EN.contains_key(k.as_str()),
+                "{k}"
+            );
+        }
+    }
+}

@@ -1,0 +1,408 @@
+//! Server-rendered pages (F33) at the API's paths without `/api/v1`.
+
+mod customers;
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use reqloop_domain::access::{Action, Actor};
+use reqloop_domain::audit::Entry;
+use reqloop_domain::time::display_local;
+use reqloop_store::AuditFilter;
+use serde::Deserialize;
+
+use crate::auth::{self, PageUser};
+use crate::error::AppError;
+use crate::i18n::Tr;
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/customers") }))
+        .route("/login", get(login_page).post(login_submit))
+        .route("/logout", post(logout))
+        .route("/lang/{code}", get(set_lang))
+        .route("/audit", get(audit_page))
+        .route("/customers", get(customers::list).post(customers::create))
+        .route("/customers/new", get(customers::new_form))
+        .route(
+            "/customers/{id}",
+            get(customers::detail).post(customers::update),
+        )
+        .route("/customers/{id}/edit", get(customers::edit_form))
+        .route("/customers/{id}/archive", post(customers::archive))
+        .route("/customers/{id}/contacts", post(customers::add_contact))
+        .route(
+            "/customers/{id}/contacts/{contact_id}/delete",
+            post(customers::delete_contact),
+        )
+        .route("/{area}", get(coming))
+}
+
+/// The product's areas in the side navigation: (key, path, built yet).
+pub const NAV: &[(&str, &str, bool)] = &[
+    ("customers", "/customers", true),
+    ("requirements", "/requirements", false),
+    ("reviews", "/reviews", false),
+    ("handoffs", "/handoffs", false),
+    ("projects", "/projects", false),
+    ("contracts", "/contracts", false),
+    ("changes", "/changes", false),
+    ("deliveries", "/orders", false),
+    ("complaints", "/complaints", false),
+    ("property", "/property", false),
+    ("surveys", "/surveys", false),
+    ("warnings", "/warnings", false),
+    ("kpis", "/kpis", false),
+    ("reports", "/reports", false),
+    ("audit", "/audit", true),
+];
+
+/// What the page frame needs: language, user, CSRF token, the active area.
+pub struct Chrome {
+    pub t: Tr,
+    pub user: String,
+    pub role: String,
+    pub csrf: String,
+    pub active: &'static str,
+    pub is_admin: bool,
+    pub title: String,
+}
+
+impl Chrome {
+    pub fn new(u: &PageUser, active: &'static str, title: String) -> Chrome {
+        Chrome {
+            t: u.t,
+            user: u.display_name.clone(),
+            role: u.t.label("role", u.actor.role.as_str()),
+            csrf: u.csrf.clone(),
+            active,
+            is_admin: u.actor.require(Action::AuditRead).is_ok(),
+            title,
+        }
+    }
+
+    /// Navigation entries visible to this user: (key, path, built, active).
+    pub fn nav(&self) -> Vec<(String, &'static str, bool, bool)> {
+        NAV.iter()
+            .filter(|(key, _, _)| *key != "audit" || self.is_admin)
+            .map(|(key, path, built)| {
+                (
+                    self.t.t(&format!("nav.{key}")).to_string(),
+                    *path,
+                    *built,
+                    *key == self.active,
+                )
+            })
+            .collect()
+    }
+
+    pub fn lang_code(&self) -> &'static str {
+        self.t.lang.code()
+    }
+}
+
+/// Renders a template or a plain 500 when rendering itself fails.
+pub fn render(t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template rendering failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "rendering failed").into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    c: Chrome,
+    status: u16,
+    message: String,
+}
+
+/// An error shown as a page inside the frame.
+pub fn error_page(u: &PageUser, e: AppError) -> Response {
+    let c = Chrome::new(u, "", u.t.t("error.title").to_string());
+    let message = match e.code {
+        "not_found" => u.t.t("error.not_found").to_string(),
+        "forbidden" => u.t.t("error.forbidden").to_string(),
+        _ => e.message.clone(),
+    };
+    let status = e.status;
+    (
+        status,
+        render(&ErrorPage {
+            c,
+            status: status.as_u16(),
+            message,
+        }),
+    )
+        .into_response()
+}
+
+/// A urlencoded form body as ordered pairs (repeated keys allowed, e.g. checkboxes).
+pub struct FormData(pub Vec<(String, String)>);
+
+impl FormData {
+    pub fn get(&self, key: &str) -> String {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn all(&self, key: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for FormData {
+    type Rejection = Response;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(FormData(
+            form_urlencoded::parse(&bytes).into_owned().collect(),
+        ))
+    }
+}
+
+// ---- login ----
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    t: Tr,
+    csrf: String,
+    next: String,
+    username: String,
+    error: String,
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+/// Only local paths: never redirect to another site after login.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/customers".to_string(),
+    }
+}
+
+async fn login_page(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    let t = auth::lang_of(&headers);
+    let csrf = auth::cookie(&headers, auth::PRE_COOKIE)
+        .map(str::to_owned)
+        .unwrap_or_else(reqloop_store::random_token);
+    let page = LoginPage {
+        t,
+        csrf: csrf.clone(),
+        next: safe_next(q.next.as_deref()),
+        username: String::new(),
+        error: String::new(),
+    };
+    (
+        [(
+            header::SET_COOKIE,
+            auth::set_cookie(&s, auth::PRE_COOKIE, &csrf, 3600),
+        )],
+        render(&page),
+    )
+        .into_response()
+}
+
+async fn login_submit(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    auth::PeerAddr(peer): auth::PeerAddr,
+    form: FormData,
+) -> Response {
+    let t = auth::lang_of(&headers);
+    let username = form.get("username").trim().to_string();
+    let address = auth::client_address(&headers, peer);
+    match crate::api::open_session_for_pages(&s, &username, &form.get("password"), &address).await {
+        Ok(token) => {
+            let cookie = auth::set_cookie(
+                &s,
+                auth::SESSION_COOKIE,
+                &token,
+                reqloop_store::SESSION_HOURS * 3600,
+            );
+            let to = safe_next(Some(&form.get("next")));
+            ([(header::SET_COOKIE, cookie)], Redirect::to(&to)).into_response()
+        }
+        Err(e) => {
+            let error = match e.code {
+                "throttled" => t.t("login.throttled"),
+                "invalid_credentials" => t.t("login.invalid"),
+                _ => t.t("error.unavailable"),
+            }
+            .to_string();
+            let page = LoginPage {
+                t,
+                csrf: form.get("_csrf"),
+                next: safe_next(Some(&form.get("next"))),
+                username,
+                error,
+            };
+            (e.status, render(&page)).into_response()
+        }
+    }
+}
+
+async fn logout(State(s): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(token) = auth::cookie(&headers, auth::SESSION_COOKIE) {
+        if let Err(e) = s.store.delete_session(token).await {
+            return AppError::from(e).into_response();
+        }
+    }
+    (
+        [(
+            header::SET_COOKIE,
+            auth::set_cookie(&s, auth::SESSION_COOKIE, "", 0),
+        )],
+        Redirect::to("/login"),
+    )
+        .into_response()
+}
+
+/// Switches the interface language (a preference cookie, not a record).
+async fn set_lang(
+    State(s): State<AppState>,
+    Path(code): Path<String>,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    let lang = if code == "en" { "en" } else { "zh" };
+    let mut cookie = auth::set_cookie(&s, auth::LANG_COOKIE, lang, 365 * 24 * 3600);
+    cookie = cookie.replace("; HttpOnly", "");
+    (
+        [(header::SET_COOKIE, cookie)],
+        Redirect::to(&safe_next(q.next.as_deref())),
+    )
+        .into_response()
+}
+
+// ---- areas not built yet ----
+
+#[derive(Template)]
+#[template(path = "coming.html")]
+struct ComingPage {
+    c: Chrome,
+}
+
+async fn coming(u: PageUser, Path(area): Path<String>) -> Response {
+    let Some((key, _, _)) = NAV
+        .iter()
+        .find(|(_, path, built)| !built && path.trim_start_matches('/') == area)
+    else {
+        return error_page(&u, AppError::not_found());
+    };
+    let title = u.t.t(&format!("nav.{key}")).to_string();
+    render(&ComingPage {
+        c: Chrome::new(&u, key, title),
+    })
+}
+
+// ---- audit trail ----
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    c: Chrome,
+    entries: Vec<(Entry, String)>,
+    pager: Pager,
+}
+
+async fn audit_page(
+    State(s): State<AppState>,
+    u: PageUser,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(e) = u.actor.require(Action::AuditRead) {
+        return error_page(&u, e.into());
+    }
+    let page = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+    let filter = AuditFilter {
+        page: Some(page),
+        per_page: Some(50),
+        entity: q.get("entity").filter(|e| !e.is_empty()).cloned(),
+        ..Default::default()
+    };
+    match s.store.list_audit(&filter).await {
+        Ok(list) => {
+            let pager = Pager::new(page, 50, list.total, "/audit", &[]);
+            let entries = list.items.into_iter().map(|e| {
+                let at = display_local(&e.at);
+                (e, at)
+            });
+            let title = u.t.t("nav.audit").to_string();
+            render(&AuditPage {
+                c: Chrome::new(&u, "audit", title),
+                entries: entries.collect(),
+                pager,
+            })
+        }
+        Err(e) => error_page(&u, e.into()),
+    }
+}
+
+/// Paging links that keep the list's filters.
+pub struct Pager {
+    pub page: i64,
+    pub pages: i64,
+    pub total: i64,
+    pub prev: Option<String>,
+    pub next: Option<String>,
+}
+
+impl Pager {
+    pub fn new(
+        page: i64,
+        per_page: i64,
+        total: i64,
+        base: &str,
+        keep: &[(String, String)],
+    ) -> Pager {
+        let pages = ((total + per_page - 1) / per_page).max(1);
+        let page = page.clamp(1, pages);
+        let link = |p: i64| {
+            let mut q = form_urlencoded::Serializer::new(String::new());
+            for (k, v) in keep.iter().filter(|(k, v)| k != "page" && !v.is_empty()) {
+                q.append_pair(k, v);
+            }
+            q.append_pair("page", &p.to_string());
+            format!("{base}?{}", q.finish())
+        };
+        Pager {
+            page,
+            pages,
+            total,
+            prev: (page > 1).then(|| link(page - 1)),
+            next: (page < pages).then(|| link(page + 1)),
+        }
+    }
+}
+
+/// Whether the actor may do `action` (for showing buttons; handlers check again).
+pub fn may(actor: &Actor, action: Action) -> bool {
+    actor.require(action).is_ok()
+}
