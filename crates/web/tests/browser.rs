@@ -22,7 +22,10 @@ impl Drop for Driver {
 }
 
 fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+    StdListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }
 
 async fn start_driver() -> (Driver, Client) {
@@ -33,7 +36,9 @@ async fn start_driver() -> (Driver, Client) {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap_or_else(|e| panic!("the browser test needs chromedriver ({binary}); install chromium-driver: {e}"));
+        .unwrap_or_else(|e| {
+            panic!("the browser test needs chromedriver ({binary}); install chromium-driver: {e}")
+        });
     let driver = Driver(child);
     let mut caps = serde_json::Map::new();
     let chrome = std::env::var("CHROME").unwrap_or_else(|_| "/usr/bin/chromium".into());
@@ -47,7 +52,11 @@ async fn start_driver() -> (Driver, Client) {
         }),
     );
     for _ in 0..100 {
-        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new()).capabilities(caps.clone()).connect(&format!("http://127.0.0.1:{port}")).await {
+        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
             Ok(c) => return (driver, c),
             Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
         }
@@ -56,7 +65,9 @@ async fn start_driver() -> (Driver, Client) {
 }
 
 async fn start_server(db: &TestDb) -> String {
-    reqloop_store::demo::load(&db.store, chrono::Utc::now()).await.expect("demo data");
+    reqloop_store::demo::load(&db.store, chrono::Utc::now())
+        .await
+        .expect("demo data");
     let app = reqloop_web::router(reqloop_web::AppState {
         store: db.store.clone(),
         clock: Arc::new(SystemClock),
@@ -65,7 +76,12 @@ async fn start_server(db: &TestDb) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.ok();
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .ok();
     });
     format!("http://{addr}")
 }
@@ -85,28 +101,79 @@ async fn log_in_filter_customers_open_one_and_create_one() {
     let (_driver, c) = start_driver().await;
 
     c.goto(&format!("{base}/customers")).await.unwrap();
-    assert!(c.current_url().await.unwrap().path().starts_with("/login"), "unauthenticated users land on the login page");
-    c.find(Locator::Id("username")).await.unwrap().send_keys("admin").await.unwrap();
-    c.find(Locator::Id("password")).await.unwrap().send_keys("admin123").await.unwrap();
-    c.find(Locator::Id("login-submit")).await.unwrap().click().await.unwrap();
-    c.wait().for_element(Locator::Id("customer-table")).await.unwrap();
+    assert!(
+        c.current_url().await.unwrap().path().starts_with("/login"),
+        "unauthenticated users land on the login page"
+    );
+    c.find(Locator::Id("username"))
+        .await
+        .unwrap()
+        .send_keys("admin")
+        .await
+        .unwrap();
+    c.find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys("admin123")
+        .await
+        .unwrap();
+    c.find(Locator::Id("login-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Id("customer-table"))
+        .await
+        .unwrap();
     assert_eq!(c.current_url().await.unwrap().path(), "/customers");
-    let rows = c.find_all(Locator::Css("#customer-table tbody tr")).await.unwrap();
+    let rows = c
+        .find_all(Locator::Css("#customer-table tbody tr"))
+        .await
+        .unwrap();
     assert_eq!(rows.len(), 20, "the first page of the demo customers");
-    let body = c.find(Locator::Css("body")).await.unwrap().text().await.unwrap();
-    assert!(body.contains("客户档案") && body.contains("共 4"), "Chinese by default, with the total");
+    let body = c
+        .find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        body.contains("客户档案") && body.contains("共 4"),
+        "Chinese by default, with the total"
+    );
     screenshot(&c, "customers").await;
 
     // Filter to grade A.
-    c.find(Locator::Css("#f-grade option[value='A']")).await.unwrap().click().await.unwrap();
-    c.find(Locator::Id("filter-submit")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("#f-grade option[value='A']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::Id("filter-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     for _ in 0..50 {
-        if c.current_url().await.unwrap().query().is_some_and(|q| q.contains("grade=A")) {
+        if c.current_url()
+            .await
+            .unwrap()
+            .query()
+            .is_some_and(|q| q.contains("grade=A"))
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let grades = c.find_all(Locator::Css("#customer-table tbody td:nth-child(3)")).await.unwrap();
+    let grades = c
+        .find_all(Locator::Css("#customer-table tbody td:nth-child(3)"))
+        .await
+        .unwrap();
     assert_eq!(grades.len(), 8, "ranks 1–8 are grade A");
     for g in grades {
         assert_eq!(g.text().await.unwrap(), "A");
@@ -117,29 +184,92 @@ async fn log_in_filter_customers_open_one_and_create_one() {
     let name = link.text().await.unwrap();
     link.click().await.unwrap();
     c.wait().for_element(Locator::Id("history")).await.unwrap();
-    let h1 = c.find(Locator::Css(".topbar h1")).await.unwrap().text().await.unwrap();
+    let h1 = c
+        .find(Locator::Css(".topbar h1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(h1, name);
-    let contacts = c.find_all(Locator::Css("#contacts tbody tr")).await.unwrap();
+    let contacts = c
+        .find_all(Locator::Css("#contacts tbody tr"))
+        .await
+        .unwrap();
     assert_eq!(contacts.len(), 2);
-    assert!(c.find(Locator::Id("confidential")).await.is_ok(), "the admin sees confidential fields");
+    assert!(
+        c.find(Locator::Id("confidential")).await.is_ok(),
+        "the admin sees confidential fields"
+    );
     screenshot(&c, "customer").await;
 
     // Create one: an empty name is refused next to the field, then it saves.
     c.goto(&format!("{base}/customers/new")).await.unwrap();
-    c.find(Locator::Id("cf-phone")).await.unwrap().send_keys("not-a-phone").await.unwrap();
-    c.find(Locator::Id("save-customer")).await.unwrap().click().await.unwrap();
-    let err = c.wait().for_element(Locator::Id("err-name")).await.unwrap().text().await.unwrap();
+    c.find(Locator::Id("cf-phone"))
+        .await
+        .unwrap()
+        .send_keys("not-a-phone")
+        .await
+        .unwrap();
+    c.find(Locator::Id("save-customer"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let err = c
+        .wait()
+        .for_element(Locator::Id("err-name"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(err, "必填");
     assert!(c.find(Locator::Id("err-phone")).await.is_ok());
     screenshot(&c, "form-errors").await;
-    c.find(Locator::Id("cf-name")).await.unwrap().send_keys("宁波新港检测有限公司").await.unwrap();
-    c.find(Locator::Id("cf-phone")).await.unwrap().clear().await.unwrap();
-    c.find(Locator::Id("cf-phone")).await.unwrap().send_keys("0574-87651234").await.unwrap();
-    c.find(Locator::Css("#cf-province option[value='浙江省']")).await.unwrap().click().await.unwrap();
-    c.find(Locator::Id("save-customer")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Id("cf-name"))
+        .await
+        .unwrap()
+        .send_keys("宁波新港检测有限公司")
+        .await
+        .unwrap();
+    c.find(Locator::Id("cf-phone"))
+        .await
+        .unwrap()
+        .clear()
+        .await
+        .unwrap();
+    c.find(Locator::Id("cf-phone"))
+        .await
+        .unwrap()
+        .send_keys("0574-87651234")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#cf-province option[value='浙江省']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::Id("save-customer"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     c.wait().for_element(Locator::Id("history")).await.unwrap();
-    let title = c.find(Locator::Css(".card-head h2")).await.unwrap().text().await.unwrap();
-    assert!(title.contains("C-ZJ-") && title.contains("宁波新港检测有限公司"), "{title}");
+    let title = c
+        .find(Locator::Css(".card-head h2"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        title.contains("C-ZJ-") && title.contains("宁波新港检测有限公司"),
+        "{title}"
+    );
 
     c.close().await.unwrap();
     db.finish().await;
