@@ -290,7 +290,10 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             let report = store.verify_audit().await.map_err(|e| e.to_string())?;
             match report.result {
                 Ok(()) => {
-                    println!("audit chain intact: {} entries", report.entries);
+                    println!(
+                        "audit chain intact: {} entries; {} records match their audited state",
+                        report.entries, report.records
+                    );
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(b) => {

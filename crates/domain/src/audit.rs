@@ -65,6 +65,16 @@ pub enum ChainBreak {
     Truncated { last: i64, head: i64 },
     #[error("the head hash does not match entry {seq}")]
     HeadMismatch { seq: i64 },
+    /// A business row differs from its last audited image: it was changed outside ReqLoop.
+    #[error("{entity} {entity_id}: the stored row differs from its last audited state (changed outside ReqLoop)")]
+    RecordAltered { entity: String, entity_id: String },
+    /// Rows exist that the trail never recorded, or recorded rows are gone.
+    #[error("{entity}: {rows} rows stored but the audit trail accounts for {audited}")]
+    RecordCount {
+        entity: String,
+        rows: i64,
+        audited: i64,
+    },
 }
 
 /// Checks entries one at a time in `seq` order, so any number of them verify in flat memory.

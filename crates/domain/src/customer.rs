@@ -215,7 +215,8 @@ impl CustomerFields {
         if self.tags.len() > MAX_TAGS {
             e.add("tags", "too_many");
         }
-        dedup_keep_order(&mut self.team);
+        self.team.sort();
+        self.team.dedup();
         if self.team.len() > 20 {
             e.add("team", "too_many");
         }

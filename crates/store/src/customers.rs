@@ -786,6 +786,36 @@ impl ContactRow {
 }
 
 impl Store {
+    /// Customers with id > `after_id` in id order, unscoped and unredacted (for verification).
+    pub(crate) async fn customers_after(&self, after_id: i64, limit: i64) -> Result<Vec<Customer>> {
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM customers WHERE id > $1 ORDER BY id LIMIT $2"
+        ))
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let mut teams = self.teams(&ids).await?;
+        rows.into_iter()
+            .map(|r| {
+                let team = teams.remove(&r.id).unwrap_or_default();
+                r.into_customer(team)
+            })
+            .collect()
+    }
+
+    pub(crate) async fn contacts_after(&self, after_id: i64, limit: i64) -> Result<Vec<Contact>> {
+        let rows: Vec<ContactRow> = sqlx::query_as(&format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE id > $1 ORDER BY id LIMIT $2"
+        ))
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(ContactRow::into_contact).collect())
+    }
+
     /// The id of the customer with this code (for `reqloop user add --customer CODE`).
     pub async fn customer_by_code(&self, code: &str) -> Result<Option<CustomerId>> {
         let id: Option<i64> = sqlx::query_scalar("SELECT id FROM customers WHERE code = $1")

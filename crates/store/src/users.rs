@@ -193,6 +193,17 @@ impl Store {
         rows.into_iter().map(UserRow::into_user).collect()
     }
 
+    pub(crate) async fn users_after(&self, after_id: i64, limit: i64) -> Result<Vec<User>> {
+        let rows: Vec<UserRow> = sqlx::query_as(&format!(
+            "SELECT {USER_COLUMNS} FROM users u WHERE u.id > $1 ORDER BY u.id LIMIT $2"
+        ))
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(UserRow::into_user).collect()
+    }
+
     pub async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
         let row: Option<UserRow> = sqlx::query_as(&format!(
             "SELECT {USER_COLUMNS} FROM users u WHERE u.username = $1"

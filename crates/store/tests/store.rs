@@ -457,8 +457,36 @@ both_backends!(audit_chain_verifies_and_catches_tampering, |db| {
     assert_eq!(history.len(), 1);
     assert!(history[0].changes.iter().any(|ch| ch.field == "name"));
 
-    // Someone edits the trail by hand.
     let pool = reqloop_store::testing::raw_pool(&db.url).await;
+    // Someone edits a customer row by hand, bypassing ReqLoop: the row no longer matches its
+    // last audited image.
+    sqlx::query("UPDATE customers SET annual_revenue = 1 WHERE id = $1")
+        .bind(c.id.0)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        db.store.verify_audit().await.unwrap().result,
+        Err(ChainBreak::RecordAltered {
+            entity: "customer".into(),
+            entity_id: c.id.0.to_string()
+        })
+    );
+    sqlx::query("UPDATE customers SET annual_revenue = 0 WHERE id = $1")
+        .bind(c.id.0)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(db.store.verify_audit().await.unwrap().result, Ok(()));
+    sqlx::query("DELETE FROM contacts")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert!(matches!(
+        db.store.verify_audit().await.unwrap().result,
+        Err(ChainBreak::RecordCount { .. })
+    ));
+    // Someone edits the trail itself.
     sqlx::query(
         "UPDATE audit_log SET after_json = REPLACE(after_json, '恒远', '假的') WHERE seq = 2",
     )
