@@ -25,6 +25,14 @@ impl Store {
         )
     }
 
+    /// The customer coding rule in force.
+    pub async fn customer_code_rule(&self) -> Result<String> {
+        Ok(self
+            .setting("customer_code_rule")
+            .await?
+            .unwrap_or_else(|| coding::DEFAULT_RULE.to_string()))
+    }
+
     /// Sets the customer coding rule after checking it renders.
     pub async fn set_customer_code_rule(
         &self,

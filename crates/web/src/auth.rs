@@ -143,27 +143,31 @@ pub struct PageUser {
     pub display_name: String,
     pub csrf: String,
     pub t: Tr,
+    /// Path and query of this page (to come back after switching language).
+    pub here: String,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for PageUser {
     type Rejection = Response;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let t = lang_of(&parts.headers);
+        let here = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/")
+            .to_string();
         match parts.extensions.get::<Session>() {
             Some(Session(Some(s))) => Ok(PageUser {
                 actor: s.actor.clone(),
                 display_name: s.display_name.clone(),
                 csrf: s.csrf.clone(),
                 t,
+                here,
             }),
             _ => {
-                let next = parts
-                    .uri
-                    .path_and_query()
-                    .map(|p| p.as_str())
-                    .unwrap_or("/");
                 let q: String = form_urlencoded::Serializer::new(String::new())
-                    .append_pair("next", next)
+                    .append_pair("next", &here)
                     .finish();
                 Err(Redirect::to(&format!("/login?{q}")).into_response())
             }

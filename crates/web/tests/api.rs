@@ -461,6 +461,57 @@ both_backends!(own_scope_and_confidential_fields_over_http, |db| {
     assert!(audit["total"].as_i64().unwrap() > 100);
 });
 
+both_backends!(admins_configure_the_customer_coding_rule, |db| {
+    let app = app(db).await;
+    let admin = login(&app, "admin", "admin123").await;
+    let path = "/api/v1/settings/customer-code-rule";
+    assert_eq!(
+        api(&app, "GET", path, Some(&admin), None).await.json()["rule"],
+        "{grade}-{province}-{seq:4}"
+    );
+    let bad = api(
+        &app,
+        "PUT",
+        path,
+        Some(&admin),
+        Some(json!({"rule": "{grade}"})),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let ok = api(
+        &app,
+        "PUT",
+        path,
+        Some(&admin),
+        Some(json!({"rule": "KH-{grade}{seq:5}"})),
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::OK);
+    let c = api(
+        &app,
+        "POST",
+        "/api/v1/customers",
+        Some(&admin),
+        Some(json!({"name": "新规则客户"})),
+    )
+    .await
+    .json();
+    assert_eq!(c["code"], "KH-C00001");
+    let marketing = login(&app, "marketing", DEMO).await;
+    assert_eq!(
+        api(
+            &app,
+            "PUT",
+            path,
+            Some(&marketing),
+            Some(json!({"rule": "{seq:3}"}))
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+});
+
 both_backends!(forms_need_the_csrf_token, |db| {
     let app = app(db).await;
     let r = api(
@@ -602,6 +653,10 @@ both_backends!(pages_need_a_login_and_speak_chinese_first, |db| {
     )
     .await;
     assert!(en.text.contains("Customers") && en.text.contains("Account manager"));
+    assert!(
+        list.text.contains("/lang/en?next=%2Fcustomers%3Fgrade%3DA"),
+        "switching language comes back to the same page"
+    );
     let coming = send(
         &app,
         Request::get("/complaints")

@@ -69,3 +69,39 @@ pub async fn audit(
     let Query(filter) = filter.map_err(|e| AppError::bad_request("query", e.body_text()))?;
     Ok(Json(s.store.list_audit(&filter).await?))
 }
+
+/// The customer coding rule (F1): placeholders `{grade}`, `{tier}`, `{province}`,
+/// `{province_code}`, `{year}` and exactly one `{seq:N}`.
+#[derive(serde::Serialize, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeRule {
+    pub rule: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/settings/customer-code-rule", tag = "admin",
+    responses((status = 200, body = CodeRule), (status = 403, body = super::ErrorBody)))]
+pub async fn code_rule(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+) -> Result<Json<CodeRule>, AppError> {
+    actor.require(Action::SettingsManage)?;
+    let rule = s.store.customer_code_rule().await?;
+    Ok(Json(CodeRule { rule }))
+}
+
+/// Changes the rule for customers created (or re-graded) from now on.
+#[utoipa::path(put, path = "/api/v1/settings/customer-code-rule", tag = "admin", request_body = CodeRule,
+    responses((status = 200, body = CodeRule), (status = 400, body = super::ErrorBody), (status = 403, body = super::ErrorBody)))]
+pub async fn set_code_rule(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    ApiJson(body): ApiJson<CodeRule>,
+) -> Result<Json<CodeRule>, AppError> {
+    actor.require(Action::SettingsManage)?;
+    s.store
+        .set_customer_code_rule(&Who::from(&actor), body.rule.trim(), s.clock.now())
+        .await?;
+    Ok(Json(CodeRule {
+        rule: body.rule.trim().to_string(),
+    }))
+}

@@ -54,6 +54,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/users", get(admin::users).post(admin::create_user))
         .route("/api/v1/departments", get(admin::departments))
         .route("/api/v1/audit", get(admin::audit))
+        .route(
+            "/api/v1/settings/customer-code-rule",
+            get(admin::code_rule).put(admin::set_code_rule),
+        )
         .route("/api/v1/openapi.json", get(openapi))
         .fallback(|| async {
             AppError::new(
@@ -129,7 +133,7 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
         customers::list, customers::create, customers::get, customers::update, customers::archive,
         customers::history, customers::contacts, customers::add_contact, customers::update_contact,
         customers::delete_contact,
-        admin::users, admin::create_user, admin::departments, admin::audit,
+        admin::users, admin::create_user, admin::departments, admin::audit, admin::code_rule, admin::set_code_rule,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&BearerAuth),

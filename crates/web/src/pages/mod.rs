@@ -72,6 +72,8 @@ pub struct Chrome {
     pub active: &'static str,
     pub is_admin: bool,
     pub title: String,
+    /// The link that switches to the other language and comes back here.
+    pub lang_link: String,
 }
 
 impl Chrome {
@@ -84,6 +86,7 @@ impl Chrome {
             active,
             is_admin: u.actor.require(Action::AuditRead).is_ok(),
             title,
+            lang_link: lang_link(u.t, &u.here),
         }
     }
 
@@ -105,6 +108,15 @@ impl Chrome {
     pub fn lang_code(&self) -> &'static str {
         self.t.lang.code()
     }
+}
+
+/// `/lang/<other>?next=<here>`.
+pub fn lang_link(t: Tr, here: &str) -> String {
+    let other = if t.is_en() { "zh" } else { "en" };
+    let q: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("next", here)
+        .finish();
+    format!("/lang/{other}?{q}")
 }
 
 /// Renders a template or a plain 500 when rendering itself fails.
