@@ -11,7 +11,7 @@ use reqloop_domain::customer::{
 };
 use reqloop_domain::ids::{ContactId, CustomerId, DepartmentId, UserId};
 use serde::{Deserialize, Serialize};
-use sqlx::FromRow;
+use sqlx::{FromRow, Row as _};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::db::{bind_all, paging, Arg, Conditions, WriteTx};
@@ -384,36 +384,17 @@ impl Store {
         let code = self.next_code(&mut tx, &f, now).await?;
         let conf = f.confidential.clone().unwrap_or_default();
         let at = tx.at.clone();
-        let (id,): (i64,) = sqlx::query_as(
+        let insert = sqlx::query(
             "INSERT INTO customers (code, name, short_name, industry, application, province, city, address, phone, \
              company_size, business_status, annual_revenue, grade, tier, account_manager_id, tags, risk_flags, remarks, \
              credit_rating, financial_status, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $21) RETURNING id",
-        )
-        .bind(&code)
-        .bind(&f.name)
-        .bind(&f.short_name)
-        .bind(&f.industry)
-        .bind(&f.application)
-        .bind(&f.province)
-        .bind(&f.city)
-        .bind(&f.address)
-        .bind(&f.phone)
-        .bind(f.company_size.map(|s| s.as_str()))
-        .bind(f.business_status.as_str())
-        .bind(f.annual_revenue)
-        .bind(f.grade.as_str())
-        .bind(f.tier.as_str())
-        .bind(f.account_manager_id.map(|u| u.0))
-        .bind(json_text(&f.tags))
-        .bind(json_text(&f.risk_flags))
-        .bind(&f.remarks)
-        .bind(conf.credit_rating.map(|c| c.as_str()))
-        .bind(&conf.financial_status)
-        .bind(&at)
-        .fetch_one(&mut *tx.tx)
-        .await
-        .map_err(crate::db::unique("code"))?;
+        );
+        let id: i64 = bind_fields(insert, &code, &f, &conf, &at)
+            .fetch_one(&mut *tx.tx)
+            .await
+            .map_err(crate::db::unique("code"))?
+            .try_get(0)?;
         replace_team(&mut tx, id, &f.team).await?;
         let customer = Customer {
             id: CustomerId(id),
@@ -468,39 +449,19 @@ impl Store {
         };
         let conf = f.confidential.clone().unwrap_or_default();
         let at = tx.at.clone();
-        let updated = sqlx::query(
+        let update = sqlx::query(
             "UPDATE customers SET code = $1, name = $2, short_name = $3, industry = $4, application = $5, province = $6, \
              city = $7, address = $8, phone = $9, company_size = $10, business_status = $11, annual_revenue = $12, \
              grade = $13, tier = $14, account_manager_id = $15, tags = $16, risk_flags = $17, remarks = $18, \
              credit_rating = $19, financial_status = $20, updated_at = $21, version = version + 1 \
              WHERE id = $22 AND version = $23",
-        )
-        .bind(&code)
-        .bind(&f.name)
-        .bind(&f.short_name)
-        .bind(&f.industry)
-        .bind(&f.application)
-        .bind(&f.province)
-        .bind(&f.city)
-        .bind(&f.address)
-        .bind(&f.phone)
-        .bind(f.company_size.map(|s| s.as_str()))
-        .bind(f.business_status.as_str())
-        .bind(f.annual_revenue)
-        .bind(f.grade.as_str())
-        .bind(f.tier.as_str())
-        .bind(f.account_manager_id.map(|u| u.0))
-        .bind(json_text(&f.tags))
-        .bind(json_text(&f.risk_flags))
-        .bind(&f.remarks)
-        .bind(conf.credit_rating.map(|c| c.as_str()))
-        .bind(&conf.financial_status)
-        .bind(&at)
-        .bind(id.0)
-        .bind(before.version)
-        .execute(&mut *tx.tx)
-        .await
-        .map_err(crate::db::unique("code"))?;
+        );
+        let updated = bind_fields(update, &code, &f, &conf, &at)
+            .bind(id.0)
+            .bind(before.version)
+            .execute(&mut *tx.tx)
+            .await
+            .map_err(crate::db::unique("code"))?;
         if updated.rows_affected() == 0 {
             return Err(Error::Stale);
         }
@@ -745,6 +706,38 @@ async fn replace_team(tx: &mut WriteTx, customer: i64, team: &[UserId]) -> Resul
             .await?;
     }
     Ok(())
+}
+
+/// Binds $1..$21 of both the INSERT and the UPDATE: code, the fields in column order,
+/// the confidential fields, and the write time.
+fn bind_fields<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    code: &'q str,
+    f: &'q CustomerFields,
+    conf: &'q Confidential,
+    at: &'q str,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    q.bind(code)
+        .bind(&f.name)
+        .bind(&f.short_name)
+        .bind(&f.industry)
+        .bind(&f.application)
+        .bind(&f.province)
+        .bind(&f.city)
+        .bind(&f.address)
+        .bind(&f.phone)
+        .bind(f.company_size.map(|s| s.as_str()))
+        .bind(f.business_status.as_str())
+        .bind(f.annual_revenue)
+        .bind(f.grade.as_str())
+        .bind(f.tier.as_str())
+        .bind(f.account_manager_id.map(|u| u.0))
+        .bind(json_text(&f.tags))
+        .bind(json_text(&f.risk_flags))
+        .bind(&f.remarks)
+        .bind(conf.credit_rating.map(|c| c.as_str()))
+        .bind(&conf.financial_status)
+        .bind(at)
 }
 
 fn json_text<T: Serialize>(v: &T) -> String {

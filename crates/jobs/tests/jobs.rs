@@ -1,0 +1,61 @@
+//! Two nodes on one database: each due job runs on exactly one of them.
+
+use chrono::{Duration, TimeZone, Utc};
+use reqloop_store::both_backends;
+
+both_backends!(a_due_job_runs_on_exactly_one_node, |db| {
+    let now = Utc.with_ymd_and_hms(2026, 11, 24, 8, 0, 0).unwrap();
+    let (a, b) = tokio::join!(
+        reqloop_jobs::run_due(&db.store, "node-a", now),
+        reqloop_jobs::run_due(&db.store, "node-b", now)
+    );
+    assert_eq!(
+        a.len() + b.len(),
+        1,
+        "exactly one node ran the purge: {a:?} {b:?}"
+    );
+    assert!(
+        reqloop_jobs::run_due(&db.store, "node-a", now + Duration::minutes(5))
+            .await
+            .is_empty(),
+        "not due again yet"
+    );
+    let later = reqloop_jobs::run_due(&db.store, "node-b", now + Duration::hours(2)).await;
+    assert_eq!(later, vec!["purge_expired_sessions"]);
+});
+
+both_backends!(the_purge_removes_expired_sessions_only, |db| {
+    let now = Utc.with_ymd_and_hms(2026, 11, 24, 8, 0, 0).unwrap();
+    let user = db
+        .store
+        .create_user(
+            &reqloop_store::Who::system(),
+            reqloop_domain::user::NewUser {
+                username: "zhang".into(),
+                display_name: String::new(),
+                password: "password-123".into(),
+                role: reqloop_domain::user::Role::AccountManager,
+                department_id: None,
+                customer_id: None,
+                data_scope: None,
+                email: String::new(),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let old = db
+        .store
+        .create_session(&user, now - Duration::hours(13))
+        .await
+        .unwrap();
+    let fresh = db.store.create_session(&user, now).await.unwrap();
+    reqloop_jobs::run_due(&db.store, "node-a", now).await;
+    let past = now - Duration::hours(12) - Duration::minutes(30);
+    assert!(
+        db.store.session(&old, past).await.unwrap().is_none(),
+        "the expired session row is gone"
+    );
+    assert!(db.store.session(&fresh, now).await.unwrap().is_some());
+    assert!(db.store.verify_audit().await.unwrap().result.is_ok());
+});
