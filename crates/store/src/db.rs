@@ -29,6 +29,9 @@ pub enum Backend {
 pub struct Store {
     pub(crate) pool: AnyPool,
     backend: Backend,
+    /// SQLite has one writer at a time: writers queue here, in order, instead of polling the
+    /// file lock with busy-timeout sleeps (which gives long tail latencies under load).
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 /// A page of a list: `{"items": […], "total": N}`.
@@ -97,7 +100,11 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            writer: Default::default(),
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -137,12 +144,17 @@ impl Store {
     /// Starts a write: one transaction that first locks the audit head, so that the chain
     /// stays linear and SQLite takes its write lock up front (no upgrade deadlocks).
     pub(crate) async fn write(&self, who: &Who, now: DateTime<Utc>) -> Result<WriteTx> {
+        let turn = match self.backend {
+            Backend::Sqlite => Some(self.writer.clone().lock_owned().await),
+            Backend::Postgres => None,
+        };
         let mut tx = self.pool.begin().await?;
         let (seq, hash): (i64, String) =
             sqlx::query_as("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
                 .fetch_one(&mut *tx)
                 .await?;
         Ok(WriteTx {
+            _turn: turn,
             tx,
             seq,
             hash,
@@ -161,6 +173,9 @@ pub(crate) struct WriteTx {
     head_seq: i64,
     pub(crate) at: String,
     who: Who,
+    /// The SQLite writer's turn, held until commit or drop; the last field, so it is released
+    /// after the transaction.
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl WriteTx {
