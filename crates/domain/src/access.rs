@@ -25,6 +25,11 @@ pub enum Action {
     CustomerUpdate,
     CustomerArchive,
     ContactWrite,
+    RequirementRead,
+    /// Collect, edit and itemise requirements.
+    RequirementWrite,
+    /// Move a requirement between stages and file stage outputs.
+    RequirementTransition,
     AuditRead,
     UserManage,
     SettingsManage,
@@ -45,6 +50,17 @@ pub fn permits(role: Role, action: Action) -> bool {
             matches!(role, Admin | MarketingManager | AccountManager)
         }
         CustomerArchive => matches!(role, Admin | MarketingManager),
+        RequirementRead => true,
+        RequirementWrite => matches!(
+            role,
+            Admin | MarketingManager | AccountManager | ProjectManager
+        ),
+        RequirementTransition => {
+            matches!(
+                role,
+                Admin | MarketingManager | AccountManager | ProjectManager | QualityEngineer
+            )
+        }
         AuditRead | UserManage | SettingsManage => role == Admin,
     }
 }

@@ -13,6 +13,7 @@ pub mod customer;
 pub mod fields;
 pub mod ids;
 pub mod region;
+pub mod requirement;
 pub mod time;
 pub mod user;
 

@@ -7,6 +7,7 @@ mod customers;
 mod db;
 pub mod demo;
 mod jobs;
+mod requirements;
 mod settings;
 #[doc(hidden)]
 pub mod testing;
@@ -15,6 +16,7 @@ mod users;
 pub use audit::{AuditFilter, VerifyReport};
 pub use customers::{CustomerFilter, HistoryEntry};
 pub use db::{Backend, Page, Store, Who};
+pub use requirements::{Item, RequirementFilter, StageOutput, Transition};
 pub use users::{random_token, LoginOutcome, SessionInfo, SESSION_HOURS};
 
 use reqloop_domain::FieldErrors;
@@ -38,6 +40,9 @@ pub enum Error {
     /// A business rule refuses it (422).
     #[error("rule violated: {0}")]
     Rule(&'static str),
+    /// A refused stage move (422, with the missing outputs).
+    #[error("stage move refused: {0}")]
+    Stage(reqloop_domain::requirement::StageError),
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
     #[error("migration: {0}")]

@@ -100,6 +100,21 @@ impl From<StoreError> for AppError {
                 a.details = json!({"reason": why});
                 a
             }
+            StoreError::Stage(refusal) => {
+                let code = refusal.code();
+                let key = format!("rule.{code}");
+                let mut a = AppError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    code,
+                    format!("{} / {}", Tr::zh().t(&key), Tr::en().t(&key)),
+                );
+                a.details = match refusal {
+                    reqloop_domain::requirement::StageError::MissingOutputs(missing) => json!({"missing_outputs": missing}),
+                    reqloop_domain::requirement::StageError::Skip { expected } => json!({"expected": expected}),
+                    _ => Value::Null,
+                };
+                a
+            }
             StoreError::Rule(rule) => {
                 let key = format!("rule.{rule}");
                 let message = format!("{} / {}", Tr::zh().t(&key), Tr::en().t(&key));

@@ -2,6 +2,7 @@
 
 mod admin;
 mod customers;
+mod requirements;
 mod session;
 
 /// The login shared with the login page: the session token, or why not.
@@ -50,6 +51,28 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/customers/{id}/contacts/{contact_id}",
             axum::routing::put(customers::update_contact).delete(customers::delete_contact),
+        )
+        .route(
+            "/api/v1/requirements",
+            get(requirements::list).post(requirements::create),
+        )
+        .route(
+            "/api/v1/requirements/{id}",
+            get(requirements::get)
+                .put(requirements::update)
+                .patch(requirements::update),
+        )
+        .route(
+            "/api/v1/requirements/{id}/items",
+            get(requirements::items).post(requirements::add_item),
+        )
+        .route(
+            "/api/v1/requirements/{id}/transitions",
+            get(requirements::transitions).post(requirements::transition),
+        )
+        .route(
+            "/api/v1/requirements/{id}/outputs",
+            get(requirements::outputs).post(requirements::add_output),
         )
         .route("/api/v1/users", get(admin::users).post(admin::create_user))
         .route("/api/v1/departments", get(admin::departments))
@@ -133,6 +156,9 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
         customers::list, customers::create, customers::get, customers::update, customers::archive,
         customers::history, customers::contacts, customers::add_contact, customers::update_contact,
         customers::delete_contact,
+        requirements::list, requirements::create, requirements::get, requirements::update,
+        requirements::items, requirements::add_item, requirements::transitions, requirements::transition,
+        requirements::outputs, requirements::add_output,
         admin::users, admin::create_user, admin::departments, admin::audit, admin::code_rule, admin::set_code_rule,
     ),
     components(schemas(ErrorBody, ErrorDetail)),

@@ -1,0 +1,613 @@
+//! Requirements (F5), their identification items (F6), stage moves and stage outputs (F8).
+//! A requirement is visible exactly when its customer is (the customer's data scope).
+
+use chrono::{DateTime, Datelike, Utc};
+use reqloop_domain::access::{self, Actor, CustomerScope};
+use reqloop_domain::ids::{CustomerId, DepartmentId};
+use reqloop_domain::requirement::{
+    self, ItemFields, Move, Requirement, RequirementFields, RequirementPatch, Stage, StageFacts,
+    Urgency,
+};
+use serde::{Deserialize, Serialize};
+use sqlx::FromRow;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::db::{bind_all, paging, Arg, Conditions};
+use crate::{Error, Page, Result, Store, Who};
+
+const COLUMNS: &str = "id, version, code, customer_id, project_id, title, description, channel, category, sub_category, \
+    nature, kind, urgency, source_person, collected_on, stage, stage_entered_at, created_at, updated_at";
+
+#[derive(FromRow)]
+struct Row {
+    id: i64,
+    version: i64,
+    code: String,
+    customer_id: i64,
+    project_id: Option<i64>,
+    title: String,
+    description: String,
+    channel: String,
+    category: String,
+    sub_category: Option<String>,
+    nature: String,
+    kind: String,
+    urgency: String,
+    source_person: String,
+    collected_on: String,
+    stage: String,
+    stage_entered_at: String,
+    created_at: String,
+    updated_at: String,
+}
+
+fn parse<T: std::str::FromStr>(v: &str, what: &str) -> Result<T> {
+    v.parse()
+        .map_err(|_| Error::Other(format!("stored requirement has an invalid {what}")))
+}
+
+impl Row {
+    fn into_requirement(self) -> Result<Requirement> {
+        Ok(Requirement {
+            id: self.id,
+            version: self.version,
+            code: self.code,
+            fields: RequirementFields {
+                customer_id: CustomerId(self.customer_id),
+                project_id: self.project_id,
+                title: self.title,
+                description: self.description,
+                channel: parse(&self.channel, "channel")?,
+                category: parse(&self.category, "category")?,
+                sub_category: self
+                    .sub_category
+                    .as_deref()
+                    .map(|s| parse(s, "sub-category"))
+                    .transpose()?,
+                nature: parse(&self.nature, "nature")?,
+                kind: parse(&self.kind, "kind")?,
+                urgency: parse(&self.urgency, "urgency")?,
+                source_person: self.source_person,
+                collected_on: self.collected_on,
+            },
+            stage: parse(&self.stage, "stage")?,
+            stage_entered_at: self.stage_entered_at,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+/// Filters of `/requirements`.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RequirementFilter {
+    pub customer_id: Option<i64>,
+    pub stage: Option<Stage>,
+    pub urgency: Option<Urgency>,
+    pub project_id: Option<i64>,
+    /// Part of the title or the code.
+    pub q: Option<String>,
+    /// `id` (default, newest first: `-id`), `urgency`, `stage`, `collected_on`, `updated_at`; `-` for descending.
+    pub sort: Option<String>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+fn order_by(sort: Option<&str>) -> Result<String> {
+    let Some(sort) = sort.filter(|s| !s.is_empty()) else {
+        return Ok("id DESC".into());
+    };
+    let (desc, key) = sort.strip_prefix('-').map_or((false, sort), |k| (true, k));
+    let column = match key {
+        "id" | "collected_on" | "updated_at" => key,
+        "urgency" => "CASE urgency WHEN 'urgent' THEN 0 WHEN 'important' THEN 1 ELSE 2 END",
+        "stage" => "CASE stage WHEN 'identification' THEN 0 WHEN 'review' THEN 1 WHEN 'determination' THEN 2 \
+                    WHEN 'transmission' THEN 3 WHEN 'reverification' THEN 4 WHEN 'realization' THEN 5 \
+                    WHEN 'verification' THEN 6 WHEN 'validation' THEN 7 WHEN 'return_visit' THEN 8 ELSE 9 END",
+        _ => return Err(Error::field("sort", "sort")),
+    };
+    Ok(format!(
+        "{column} {}, id DESC",
+        if desc { "DESC" } else { "ASC" }
+    ))
+}
+
+/// `customer_id` restricted to the customers the actor sees.
+fn scope(c: &mut Conditions, actor: &Actor) {
+    match access::customer_scope(actor) {
+        CustomerScope::All => {}
+        CustomerScope::Managed(u) => c.push(
+            "(customer_id IN (SELECT id FROM customers WHERE account_manager_id = ?) \
+             OR customer_id IN (SELECT customer_id FROM customer_team WHERE user_id = ?))",
+            [Arg::Int(u.0), Arg::Int(u.0)],
+        ),
+        CustomerScope::Department(d) => c.push(
+            "customer_id IN (SELECT id FROM customers WHERE account_manager_id IN (SELECT id FROM users WHERE department_id = ?))",
+            [Arg::Int(d.0)],
+        ),
+        CustomerScope::One(id) => c.push("customer_id = ?", [Arg::Int(id.0)]),
+        CustomerScope::Nothing => c.push("1 = 0", []),
+    }
+}
+
+/// One stage move as recorded.
+#[derive(Debug, Clone, Serialize, FromRow, ToSchema)]
+pub struct Transition {
+    pub id: i64,
+    pub from_stage: String,
+    pub to_stage: String,
+    #[serde(rename = "move")]
+    pub move_kind: String,
+    pub reason: String,
+    pub actor_name: String,
+    pub at: String,
+}
+
+/// A stage output record on file.
+#[derive(Debug, Clone, Serialize, FromRow, ToSchema)]
+pub struct StageOutput {
+    pub id: i64,
+    pub stage: String,
+    pub kind: String,
+    pub note: String,
+    pub actor_name: String,
+    pub at: String,
+    pub superseded: i64,
+}
+
+#[derive(FromRow)]
+struct ItemRow {
+    id: i64,
+    requirement_id: i64,
+    version: i64,
+    description: String,
+    category: String,
+    sub_category: Option<String>,
+    acceptance_criterion: String,
+    department_id: i64,
+}
+
+impl ItemRow {
+    fn into_item(self) -> Result<Item> {
+        Ok(Item {
+            id: self.id,
+            requirement_id: self.requirement_id,
+            version: self.version,
+            fields: ItemFields {
+                description: self.description,
+                category: parse(&self.category, "item category")?,
+                sub_category: self
+                    .sub_category
+                    .as_deref()
+                    .map(|s| parse(s, "item sub-category"))
+                    .transpose()?,
+                acceptance_criterion: self.acceptance_criterion,
+                department_id: DepartmentId(self.department_id),
+            },
+        })
+    }
+}
+
+/// An identification item as stored.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Item {
+    pub id: i64,
+    pub requirement_id: i64,
+    pub version: i64,
+    #[serde(flatten)]
+    pub fields: ItemFields,
+}
+
+impl Store {
+    pub async fn list_requirements(
+        &self,
+        actor: &Actor,
+        f: &RequirementFilter,
+    ) -> Result<Page<Requirement>> {
+        let mut c = Conditions::default();
+        scope(&mut c, actor);
+        if let Some(id) = f.customer_id {
+            c.push("customer_id = ?", [Arg::Int(id)]);
+        }
+        if let Some(s) = f.stage {
+            c.push("stage = ?", [Arg::Text(s.as_str().into())]);
+        }
+        if let Some(u) = f.urgency {
+            c.push("urgency = ?", [Arg::Text(u.as_str().into())]);
+        }
+        if let Some(p) = f.project_id {
+            c.push("project_id = ?", [Arg::Int(p)]);
+        }
+        if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+            let pattern = format!(
+                "%{}%",
+                q.replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            );
+            let like = self.like();
+            c.push(
+                &format!("(title {like} ? ESCAPE '\\' OR code {like} ? ESCAPE '\\')"),
+                [Arg::Text(pattern.clone()), Arg::Text(pattern)],
+            );
+        }
+        let order = order_by(f.sort.as_deref())?;
+        let (limit, offset) = paging(f.page, f.per_page);
+        let w = c.where_clause();
+        let (total,): (i64,) = bind_all(
+            sqlx::query_as(&format!("SELECT COUNT(*) FROM requirements{w}")),
+            &c.args,
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let n = c.next();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM requirements{w} ORDER BY {order} LIMIT ${n} OFFSET ${}",
+            n + 1
+        );
+        let mut args = c.args.clone();
+        args.extend([Arg::Int(limit), Arg::Int(offset)]);
+        let rows: Vec<Row> = bind_all(sqlx::query_as(&sql), &args)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(Page {
+            items: rows
+                .into_iter()
+                .map(Row::into_requirement)
+                .collect::<Result<_>>()?,
+            total,
+        })
+    }
+
+    /// One requirement inside the actor's scope; `NotFound` outside it.
+    pub async fn get_requirement(&self, actor: &Actor, id: i64) -> Result<Requirement> {
+        let mut c = Conditions::default();
+        c.push("id = ?", [Arg::Int(id)]);
+        scope(&mut c, actor);
+        let sql = format!("SELECT {COLUMNS} FROM requirements{}", c.where_clause());
+        let row: Row = bind_all(sqlx::query_as(&sql), &c.args)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(Error::NotFound)?;
+        row.into_requirement()
+    }
+
+    pub async fn create_requirement(
+        &self,
+        actor: &Actor,
+        mut f: RequirementFields,
+        now: DateTime<Utc>,
+    ) -> Result<Requirement> {
+        f.validate()?;
+        if f.collected_on.is_empty() {
+            f.collected_on = now
+                .with_timezone(&reqloop_domain::time::shanghai())
+                .format("%Y-%m-%d")
+                .to_string();
+        }
+        // The customer must be one the actor sees (404 otherwise, as for the customer itself).
+        self.get_customer(actor, f.customer_id)
+            .await
+            .map_err(|e| match e {
+                Error::NotFound => Error::field("customer_id", "unknown_customer"),
+                other => other,
+            })?;
+        let mut tx = self.write(&Who::from(actor), now).await?;
+        let key = format!("XQ{}-", now.year());
+        let (seq,): (i64,) = sqlx::query_as(
+            "INSERT INTO code_counters (prefix, next_seq) VALUES ($1, 1) \
+             ON CONFLICT (prefix) DO UPDATE SET next_seq = code_counters.next_seq + 1 RETURNING next_seq",
+        )
+        .bind(&key)
+        .fetch_one(&mut *tx.tx)
+        .await?;
+        let code = format!("{key}{seq:05}");
+        let at = tx.at.clone();
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO requirements (code, customer_id, project_id, title, description, channel, category, sub_category, \
+             nature, kind, urgency, source_person, collected_on, stage, stage_entered_at, created_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'identification', $14, $15, $14, $14) RETURNING id",
+        )
+        .bind(&code)
+        .bind(f.customer_id.0)
+        .bind(f.project_id)
+        .bind(&f.title)
+        .bind(&f.description)
+        .bind(f.channel.as_str())
+        .bind(f.category.as_str())
+        .bind(f.sub_category.map(|s| s.as_str()))
+        .bind(f.nature.as_str())
+        .bind(f.kind.as_str())
+        .bind(f.urgency.as_str())
+        .bind(&f.source_person)
+        .bind(&f.collected_on)
+        .bind(&at)
+        .bind(actor.user_id.0)
+        .fetch_one(&mut *tx.tx)
+        .await?;
+        let r = Requirement {
+            id,
+            version: 1,
+            code,
+            fields: f,
+            stage: Stage::Identification,
+            stage_entered_at: at.clone(),
+            created_at: at.clone(),
+            updated_at: at,
+        };
+        tx.audit("requirement", id, "create", None, Some(&r))
+            .await?;
+        tx.commit().await?;
+        Ok(r)
+    }
+
+    pub async fn update_requirement(
+        &self,
+        actor: &Actor,
+        id: i64,
+        patch: RequirementPatch,
+        now: DateTime<Utc>,
+    ) -> Result<Requirement> {
+        let before = self.get_requirement(actor, id).await?;
+        if before.stage == Stage::Closed {
+            return Err(Error::Rule("closed"));
+        }
+        if patch.version != before.version {
+            return Err(Error::Stale);
+        }
+        let mut f = patch.apply(before.fields.clone());
+        f.validate()?;
+        let mut tx = self.write(&Who::from(actor), now).await?;
+        let at = tx.at.clone();
+        let n = sqlx::query(
+            "UPDATE requirements SET title = $1, description = $2, channel = $3, category = $4, sub_category = $5, \
+             nature = $6, kind = $7, urgency = $8, source_person = $9, collected_on = $10, updated_at = $11, \
+             version = version + 1 WHERE id = $12 AND version = $13",
+        )
+        .bind(&f.title)
+        .bind(&f.description)
+        .bind(f.channel.as_str())
+        .bind(f.category.as_str())
+        .bind(f.sub_category.map(|s| s.as_str()))
+        .bind(f.nature.as_str())
+        .bind(f.kind.as_str())
+        .bind(f.urgency.as_str())
+        .bind(&f.source_person)
+        .bind(&f.collected_on)
+        .bind(&at)
+        .bind(id)
+        .bind(before.version)
+        .execute(&mut *tx.tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(Error::Stale);
+        }
+        let after = Requirement {
+            version: before.version + 1,
+            fields: f,
+            updated_at: at,
+            ..before.clone()
+        };
+        tx.audit("requirement", id, "update", Some(&before), Some(&after))
+            .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    // ---- identification items ----
+
+    pub async fn list_items(&self, actor: &Actor, requirement: i64) -> Result<Vec<Item>> {
+        self.get_requirement(actor, requirement).await?;
+        let rows: Vec<ItemRow> = sqlx::query_as(
+            "SELECT id, requirement_id, version, description, category, sub_category, acceptance_criterion, department_id \
+             FROM requirement_items WHERE requirement_id = $1 ORDER BY id",
+        )
+        .bind(requirement)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(ItemRow::into_item).collect()
+    }
+
+    pub async fn add_item(
+        &self,
+        actor: &Actor,
+        requirement: i64,
+        mut f: ItemFields,
+        now: DateTime<Utc>,
+    ) -> Result<Item> {
+        f.validate()?;
+        let r = self.get_requirement(actor, requirement).await?;
+        if r.stage == Stage::Closed {
+            return Err(Error::Rule("closed"));
+        }
+        let dept: Option<i64> = sqlx::query_scalar("SELECT id FROM departments WHERE id = $1")
+            .bind(f.department_id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        if dept.is_none() {
+            return Err(Error::field("department_id", "unknown_department"));
+        }
+        let mut tx = self.write(&Who::from(actor), now).await?;
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO requirement_items (requirement_id, description, category, sub_category, acceptance_criterion, department_id) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(requirement)
+        .bind(&f.description)
+        .bind(f.category.as_str())
+        .bind(f.sub_category.map(|s| s.as_str()))
+        .bind(&f.acceptance_criterion)
+        .bind(f.department_id.0)
+        .fetch_one(&mut *tx.tx)
+        .await?;
+        let item = Item {
+            id,
+            requirement_id: requirement,
+            version: 1,
+            fields: f,
+        };
+        tx.audit("requirement_item", id, "create", None, Some(&item))
+            .await?;
+        tx.commit().await?;
+        Ok(item)
+    }
+
+    // ---- stage outputs and moves ----
+
+    pub async fn stage_outputs(&self, actor: &Actor, requirement: i64) -> Result<Vec<StageOutput>> {
+        self.get_requirement(actor, requirement).await?;
+        Ok(sqlx::query_as(
+            "SELECT id, stage, kind, note, actor_name, at, superseded FROM requirement_outputs WHERE requirement_id = $1 ORDER BY id",
+        )
+        .bind(requirement)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Files the output record of the requirement's current stage (000§3(1)).
+    pub async fn add_stage_output(
+        &self,
+        actor: &Actor,
+        requirement: i64,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<StageOutput> {
+        let note = note.trim();
+        if note.is_empty() {
+            return Err(Error::field("note", "required"));
+        }
+        if note.chars().count() > 2000 {
+            return Err(Error::field("note", "too_long"));
+        }
+        let r = self.get_requirement(actor, requirement).await?;
+        let Some(kind) = r.stage.required_output() else {
+            return Err(Error::Rule("closed"));
+        };
+        let mut tx = self.write(&Who::from(actor), now).await?;
+        let at = tx.at.clone();
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO requirement_outputs (requirement_id, stage, kind, note, actor_name, at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(requirement)
+        .bind(r.stage.as_str())
+        .bind(kind)
+        .bind(note)
+        .bind(&actor.username)
+        .bind(&at)
+        .fetch_one(&mut *tx.tx)
+        .await?;
+        let out = StageOutput {
+            id,
+            stage: r.stage.as_str().into(),
+            kind: kind.into(),
+            note: note.into(),
+            actor_name: actor.username.clone(),
+            at,
+            superseded: 0,
+        };
+        tx.audit("requirement_output", id, "create", None, Some(&out))
+            .await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    pub async fn transitions(&self, actor: &Actor, requirement: i64) -> Result<Vec<Transition>> {
+        self.get_requirement(actor, requirement).await?;
+        Ok(sqlx::query_as(
+            "SELECT id, from_stage, to_stage, move AS move_kind, reason, actor_name, at FROM requirement_transitions \
+             WHERE requirement_id = $1 ORDER BY id",
+        )
+        .bind(requirement)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Moves a requirement (F8). The rule is `requirement::transition`; this loads its facts and
+    /// writes the outcome. Two concurrent moves of one requirement: one wins, the other is `Stale`.
+    pub async fn transition_requirement(
+        &self,
+        actor: &Actor,
+        id: i64,
+        to: Stage,
+        reason: &str,
+        expected_version: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<Requirement> {
+        let before = self.get_requirement(actor, id).await?;
+        if expected_version.is_some_and(|v| v != before.version) {
+            return Err(Error::Stale);
+        }
+        let (items,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM requirement_items WHERE requirement_id = $1")
+                .bind(id)
+                .fetch_one(&self.pool)
+                .await?;
+        let stages: Vec<String> =
+            sqlx::query_scalar("SELECT DISTINCT stage FROM requirement_outputs WHERE requirement_id = $1 AND superseded = 0")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?;
+        let facts = StageFacts {
+            items: items as usize,
+            outputs: stages.iter().filter_map(|s| s.parse().ok()).collect(),
+        };
+        let mv = requirement::transition(before.stage, to, reason, &facts).map_err(Error::Stage)?;
+        let mut tx = self.write(&Who::from(actor), now).await?;
+        let at = tx.at.clone();
+        let n = sqlx::query(
+            "UPDATE requirements SET stage = $1, stage_entered_at = $2, updated_at = $2, version = version + 1 \
+             WHERE id = $3 AND version = $4",
+        )
+        .bind(to.as_str())
+        .bind(&at)
+        .bind(id)
+        .bind(before.version)
+        .execute(&mut *tx.tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(Error::Stale);
+        }
+        if mv == Move::Rework {
+            for s in requirement::superseded_by_rework(to) {
+                sqlx::query("UPDATE requirement_outputs SET superseded = 1 WHERE requirement_id = $1 AND stage = $2")
+                    .bind(id)
+                    .bind(s.as_str())
+                    .execute(&mut *tx.tx)
+                    .await?;
+            }
+        }
+        let move_name = match mv {
+            Move::Forward => "forward",
+            Move::Rework => "rework",
+        };
+        sqlx::query(
+            "INSERT INTO requirement_transitions (requirement_id, from_stage, to_stage, move, reason, actor_id, actor_name, at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(id)
+        .bind(before.stage.as_str())
+        .bind(to.as_str())
+        .bind(move_name)
+        .bind(reason.trim())
+        .bind(actor.user_id.0)
+        .bind(&actor.username)
+        .bind(&at)
+        .execute(&mut *tx.tx)
+        .await?;
+        let after = Requirement {
+            version: before.version + 1,
+            stage: to,
+            stage_entered_at: at.clone(),
+            updated_at: at,
+            ..before.clone()
+        };
+        tx.audit("requirement", id, move_name, Some(&before), Some(&after))
+            .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+}

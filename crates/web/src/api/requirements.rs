@@ -1,0 +1,187 @@
+//! `/api/v1/requirements` (F5, F6, F8).
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use reqloop_domain::access::Action;
+use reqloop_domain::requirement::{
+    ItemFields, Requirement, RequirementFields, RequirementPatch, Stage,
+};
+use reqloop_store::{Item, Page, RequirementFilter, StageOutput, Transition};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::ApiJson;
+use crate::auth::ApiUser;
+use crate::error::AppError;
+use crate::AppState;
+
+/// `{"items": [...], "total": N}`
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct RequirementList {
+    items: Vec<Requirement>,
+    total: i64,
+}
+
+#[utoipa::path(get, path = "/api/v1/requirements", tag = "requirements", params(RequirementFilter),
+    responses((status = 200, body = RequirementList), (status = 400, body = super::ErrorBody)))]
+pub async fn list(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    filter: Result<Query<RequirementFilter>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page<Requirement>>, AppError> {
+    actor.require(Action::RequirementRead)?;
+    let Query(filter) = filter.map_err(|e| AppError::bad_request("query", e.body_text()))?;
+    Ok(Json(s.store.list_requirements(&actor, &filter).await?))
+}
+
+/// The unified collection form (F5): a new requirement starts in identification.
+#[utoipa::path(post, path = "/api/v1/requirements", tag = "requirements", request_body = RequirementFields,
+    responses((status = 201, body = Requirement), (status = 400, body = super::ErrorBody), (status = 403, body = super::ErrorBody)))]
+pub async fn create(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    ApiJson(f): ApiJson<RequirementFields>,
+) -> Result<(StatusCode, Json<Requirement>), AppError> {
+    actor.require(Action::RequirementWrite)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(s.store.create_requirement(&actor, f, s.clock.now()).await?),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/requirements/{id}", tag = "requirements", params(("id" = i64, Path)),
+    responses((status = 200, body = Requirement), (status = 404, body = super::ErrorBody)))]
+pub async fn get(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Requirement>, AppError> {
+    actor.require(Action::RequirementRead)?;
+    Ok(Json(s.store.get_requirement(&actor, id).await?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/requirements/{id}", tag = "requirements", params(("id" = i64, Path)), request_body = RequirementPatch,
+    responses((status = 200, body = Requirement), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
+pub async fn update(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(id): Path<i64>,
+    ApiJson(patch): ApiJson<RequirementPatch>,
+) -> Result<Json<Requirement>, AppError> {
+    actor.require(Action::RequirementWrite)?;
+    Ok(Json(
+        s.store
+            .update_requirement(&actor, id, patch, s.clock.now())
+            .await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/requirements/{id}/items", tag = "requirements", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<Item>), (status = 404, body = super::ErrorBody)))]
+pub async fn items(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<Item>>, AppError> {
+    actor.require(Action::RequirementRead)?;
+    Ok(Json(s.store.list_items(&actor, id).await?))
+}
+
+/// Adds a line to the identification table (客户需求识别表).
+#[utoipa::path(post, path = "/api/v1/requirements/{id}/items", tag = "requirements", params(("id" = i64, Path)), request_body = ItemFields,
+    responses((status = 201, body = Item), (status = 400, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
+pub async fn add_item(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(id): Path<i64>,
+    ApiJson(f): ApiJson<ItemFields>,
+) -> Result<(StatusCode, Json<Item>), AppError> {
+    actor.require(Action::RequirementWrite)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(s.store.add_item(&actor, id, f, s.clock.now()).await?),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionRequest {
+    /// The target stage: the next one, or an earlier one (rework, with a reason).
+    pub to: Stage,
+    #[serde(default)]
+    pub reason: String,
+    /// The version the client read; when given, a moved-on requirement answers 409.
+    #[serde(default)]
+    pub version: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/requirements/{id}/transitions", tag = "requirements", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<Transition>), (status = 404, body = super::ErrorBody)))]
+pub async fn transitions(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<Transition>>, AppError> {
+    actor.require(Action::RequirementRead)?;
+    Ok(Json(s.store.transitions(&actor, id).await?))
+}
+
+/// Moves the requirement: forward to the next stage once the current stage's output is on file
+/// (422 listing what is missing), or back to an earlier stage with a reason.
+#[utoipa::path(post, path = "/api/v1/requirements/{id}/transitions", tag = "requirements", params(("id" = i64, Path)),
+    request_body = TransitionRequest,
+    responses((status = 200, body = Requirement), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
+pub async fn transition(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<TransitionRequest>,
+) -> Result<Json<Requirement>, AppError> {
+    actor.require(Action::RequirementTransition)?;
+    Ok(Json(
+        s.store
+            .transition_requirement(&actor, id, req.to, &req.reason, req.version, s.clock.now())
+            .await?,
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutputRequest {
+    /// What the output record says or where it is filed.
+    pub note: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/requirements/{id}/outputs", tag = "requirements", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<StageOutput>), (status = 404, body = super::ErrorBody)))]
+pub async fn outputs(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<StageOutput>>, AppError> {
+    actor.require(Action::RequirementRead)?;
+    Ok(Json(s.store.stage_outputs(&actor, id).await?))
+}
+
+/// Files the output record of the current stage (000§3(1): each control point's output record).
+#[utoipa::path(post, path = "/api/v1/requirements/{id}/outputs", tag = "requirements", params(("id" = i64, Path)),
+    request_body = OutputRequest,
+    responses((status = 201, body = StageOutput), (status = 400, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
+pub async fn add_output(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<OutputRequest>,
+) -> Result<(StatusCode, Json<StageOutput>), AppError> {
+    actor.require(Action::RequirementTransition)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            s.store
+                .add_stage_output(&actor, id, &req.note, s.clock.now())
+                .await?,
+        ),
+    ))
+}

@@ -1,0 +1,409 @@
+//! The requirement loop over HTTP (F5, F6, F8), on SQLite and PostgreSQL.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use reqloop_domain::time::SystemClock;
+use reqloop_store::both_backends;
+use reqloop_store::testing::TestDb;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+async fn app(db: &TestDb) -> Router {
+    reqloop_store::demo::load(&db.store, chrono::Utc::now())
+        .await
+        .expect("demo data");
+    reqloop_web::router(reqloop_web::AppState {
+        store: db.store.clone(),
+        clock: Arc::new(SystemClock),
+        secure_cookies: false,
+    })
+}
+
+async fn call(
+    app: &Router,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let b = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"));
+    let req = match body {
+        Some(v) => b
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(v.to_string()))
+            .unwrap(),
+        None => b.body(Body::empty()).unwrap(),
+    };
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+async fn login(app: &Router, user: &str, password: &str) -> String {
+    let req = Request::post("/api/v1/auth/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            json!({"username": user, "password": password}).to_string(),
+        ))
+        .unwrap();
+    let res = app.clone().oneshot(req).await.unwrap();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    serde_json::from_slice::<Value>(&bytes).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn requirement(customer: i64) -> Value {
+    json!({
+        "customer_id": customer, "title": "交期缩短到30天", "description": "客户要求首批交付提前",
+        "channel": "visit", "category": "product", "sub_category": "delivery_quantity", "nature": "non_functional",
+        "kind": "stated", "urgency": "urgent", "source_person": "王丽", "collected_on": "2026-11-20"
+    })
+}
+
+const STAGES: [&str; 10] = [
+    "identification",
+    "review",
+    "determination",
+    "transmission",
+    "reverification",
+    "realization",
+    "verification",
+    "validation",
+    "return_visit",
+    "closed",
+];
+
+both_backends!(a_requirement_walks_all_nine_stages_to_closed, |db| {
+    let app = app(db).await;
+    let t = login(&app, "admin", "admin123").await;
+    let (status, r) = call(
+        &app,
+        "POST",
+        "/api/v1/requirements",
+        &t,
+        Some(requirement(1)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    assert_eq!(r["stage"], "identification");
+    let id = r["id"].as_i64().unwrap();
+    let base = format!("/api/v1/requirements/{id}");
+
+    // The identification table is identification's output: no item, no review.
+    let (status, err) = call(
+        &app,
+        "POST",
+        &format!("{base}/transitions"),
+        &t,
+        Some(json!({"to": "review"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(err["error"]["code"], "missing_outputs");
+    assert_eq!(
+        err["error"]["details"]["missing_outputs"][0],
+        "identification_table"
+    );
+    let item = json!({"description": "首批30天交付", "category": "product", "acceptance_criterion": "合同交期≤30天", "department_id": 7});
+    assert_eq!(
+        call(&app, "POST", &format!("{base}/items"), &t, Some(item))
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+
+    // Skipping is refused.
+    let (status, err) = call(
+        &app,
+        "POST",
+        &format!("{base}/transitions"),
+        &t,
+        Some(json!({"to": "determination"})),
+    )
+    .await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("stage_skipped"))
+    );
+
+    for pair in STAGES.windows(2) {
+        let (from, to) = (pair[0], pair[1]);
+        if from != "identification" {
+            let (status, _) = call(
+                &app,
+                "POST",
+                &format!("{base}/outputs"),
+                &t,
+                Some(json!({"note": format!("{from} 输出记录")})),
+            )
+            .await;
+            assert_eq!(status, StatusCode::CREATED);
+        }
+        let (status, moved) = call(
+            &app,
+            "POST",
+            &format!("{base}/transitions"),
+            &t,
+            Some(json!({"to": to})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{from} → {to}: {moved}");
+        assert_eq!(moved["stage"], to);
+    }
+    let (_, history) = call(&app, "GET", &format!("{base}/transitions"), &t, None).await;
+    assert_eq!(history.as_array().unwrap().len(), 9, "every move recorded");
+    // Closed is final: no move, no edit, no item.
+    let (status, err) = call(
+        &app,
+        "POST",
+        &format!("{base}/transitions"),
+        &t,
+        Some(json!({"to": "review", "reason": "再看看"})),
+    )
+    .await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("closed"))
+    );
+    let (status, _) = call(
+        &app,
+        "PATCH",
+        &base,
+        &t,
+        Some(json!({"version": 10, "title": "改"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+});
+
+both_backends!(rework_needs_a_reason_and_redoes_the_outputs, |db| {
+    let app = app(db).await;
+    let t = login(&app, "admin", "admin123").await;
+    let (_, r) = call(
+        &app,
+        "POST",
+        "/api/v1/requirements",
+        &t,
+        Some(requirement(2)),
+    )
+    .await;
+    let base = format!("/api/v1/requirements/{}", r["id"]);
+    let item = json!({"description": "尺寸", "category": "product", "acceptance_criterion": "图纸", "department_id": 2});
+    call(&app, "POST", &format!("{base}/items"), &t, Some(item)).await;
+    call(
+        &app,
+        "POST",
+        &format!("{base}/transitions"),
+        &t,
+        Some(json!({"to": "review"})),
+    )
+    .await;
+    call(
+        &app,
+        "POST",
+        &format!("{base}/outputs"),
+        &t,
+        Some(json!({"note": "评审报告 PS-001"})),
+    )
+    .await;
+    let (status, _) = call(
+        &app,
+        "POST",
+        &format!("{base}/transitions"),
+        &t,
+        Some(json!({"to": "determination"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, err) = call(
+        &app,
+        "POST",
+        &format!("{base}/transitions"),
+        &t,
+        Some(json!({"to": "review"})),
+    )
+    .await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("reason_required"))
+    );
+    let (status, back) = call(
+        &app,
+        "POST",
+        &format!("{base}/transitions"),
+        &t,
+        Some(json!({"to": "review", "reason": "客户修改图纸"})),
+    )
+    .await;
+    assert_eq!(
+        (status, back["stage"].as_str()),
+        (StatusCode::OK, Some("review"))
+    );
+    // The review report was superseded: a new one is needed before moving on again.
+    let (status, err) = call(
+        &app,
+        "POST",
+        &format!("{base}/transitions"),
+        &t,
+        Some(json!({"to": "determination"})),
+    )
+    .await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("missing_outputs"))
+    );
+    let (_, moves) = call(&app, "GET", &format!("{base}/transitions"), &t, None).await;
+    assert_eq!(moves[2]["move"], "rework");
+    assert_eq!(moves[2]["reason"], "客户修改图纸");
+});
+
+both_backends!(concurrent_transitions_one_wins_the_other_gets_409, |db| {
+    let app = app(db).await;
+    let t = login(&app, "admin", "admin123").await;
+    let (_, r) = call(
+        &app,
+        "POST",
+        "/api/v1/requirements",
+        &t,
+        Some(requirement(3)),
+    )
+    .await;
+    let base = format!("/api/v1/requirements/{}", r["id"]);
+    let item = json!({"description": "寿命", "category": "product", "acceptance_criterion": "10年", "department_id": 2});
+    call(&app, "POST", &format!("{base}/items"), &t, Some(item)).await;
+    let mut handles = Vec::new();
+    for _ in 0..4 {
+        let (app, t, path) = (app.clone(), t.clone(), format!("{base}/transitions"));
+        handles.push(tokio::spawn(async move {
+            call(
+                &app,
+                "POST",
+                &path,
+                &t,
+                Some(json!({"to": "review", "version": 1})),
+            )
+            .await
+            .0
+        }));
+    }
+    let mut statuses = Vec::new();
+    for h in handles {
+        statuses.push(h.await.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::OK || *s == StatusCode::CONFLICT),
+        "{statuses:?}"
+    );
+    let (_, moves) = call(&app, "GET", &format!("{base}/transitions"), &t, None).await;
+    assert_eq!(moves.as_array().unwrap().len(), 1);
+});
+
+both_backends!(requirements_follow_the_customer_scope_and_filters, |db| {
+    let app = app(db).await;
+    let admin = login(&app, "admin", "admin123").await;
+    let zhang = login(&app, "zhangwei", reqloop_store::demo::DEMO_PASSWORD).await;
+    let (_, mine) = call(&app, "GET", "/api/v1/customers?per_page=1", &zhang, None).await;
+    let my_customer = mine["items"][0]["id"].as_i64().unwrap();
+    let (_, all) = call(&app, "GET", "/api/v1/customers?per_page=200", &admin, None).await;
+    let other = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["account_manager_id"] != mine["items"][0]["account_manager_id"])
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let (s1, _) = call(
+        &app,
+        "POST",
+        "/api/v1/requirements",
+        &zhang,
+        Some(requirement(my_customer)),
+    )
+    .await;
+    assert_eq!(s1, StatusCode::CREATED);
+    let (s2, err) = call(
+        &app,
+        "POST",
+        "/api/v1/requirements",
+        &zhang,
+        Some(requirement(other)),
+    )
+    .await;
+    assert_eq!(s2, StatusCode::BAD_REQUEST, "{err}");
+    let (_, theirs) = call(
+        &app,
+        "POST",
+        "/api/v1/requirements",
+        &admin,
+        Some(requirement(other)),
+    )
+    .await;
+    let (status, _) = call(
+        &app,
+        "GET",
+        &format!("/api/v1/requirements/{}", theirs["id"]),
+        &zhang,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, list) = call(&app, "GET", "/api/v1/requirements", &zhang, None).await;
+    assert!(list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["customer_id"] == my_customer || r["customer_id"] != other));
+    let (_, filtered) = call(
+        &app,
+        "GET",
+        &format!("/api/v1/requirements?customer_id={other}&stage=identification&urgency=urgent"),
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(filtered["total"], 1);
+    let (status, _) = call(
+        &app,
+        "GET",
+        "/api/v1/requirements?stage=nowhere",
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let bad = json!({"customer_id": my_customer, "title": "", "channel": "pigeon", "category": "product", "nature": "functional", "kind": "stated", "urgency": "urgent"});
+    let (status, err) = call(&app, "POST", "/api/v1/requirements", &zhang, Some(bad)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(err["error"]["details"].to_string().contains("channel"));
+    let reviewer = login(&app, "reviewer", reqloop_store::demo::DEMO_PASSWORD).await;
+    let (status, _) = call(
+        &app,
+        "POST",
+        "/api/v1/requirements",
+        &reviewer,
+        Some(requirement(my_customer)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+});
