@@ -323,9 +323,15 @@ async fn load_demo(store: &Store, now: chrono::DateTime<chrono::Utc>) -> Result<
         .await
         .map_err(|e| e.to_string())?
     {
-        reqloop_store::demo::Loaded::Loaded { users, customers } => {
-            println!("demo data loaded: {users} users, {customers} customers (admin / admin123; others / {})", reqloop_store::demo::DEMO_PASSWORD)
-        }
+        reqloop_store::demo::Loaded::Loaded {
+            users,
+            customers,
+            requirements,
+        } => println!(
+            "demo data loaded: {users} users, {customers} customers, {requirements} requirements \
+             (admin / admin123; others / {})",
+            reqloop_store::demo::DEMO_PASSWORD
+        ),
         reqloop_store::demo::Loaded::AlreadyPopulated => {
             println!("the database already has data; demo data not loaded")
         }

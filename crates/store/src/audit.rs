@@ -159,7 +159,7 @@ impl Store {
     /// so that a row edited by hand in the database (bypassing ReqLoop) is found.
     async fn verify_records(&self) -> Result<Result<u64, ChainBreak>> {
         let mut checked = 0;
-        for entity in ["customer", "contact", "user"] {
+        for entity in ["customer", "contact", "user", "requirement"] {
             let mut after_id = 0;
             loop {
                 let current = self.current_images(entity, after_id).await?;
@@ -223,6 +223,12 @@ impl Store {
                 .into_iter()
                 .map(|c| (c.id.0, serde_json::to_value(c)))
                 .collect(),
+            "requirement" => self
+                .requirements_after(after_id, RECORD_PAGE)
+                .await?
+                .into_iter()
+                .map(|r| (r.id, serde_json::to_value(r)))
+                .collect(),
             _ => self
                 .users_after(after_id, RECORD_PAGE)
                 .await?
@@ -264,6 +270,7 @@ fn table_of(entity: &str) -> &'static str {
     match entity {
         "customer" => "customers",
         "contact" => "contacts",
+        "requirement" => "requirements",
         _ => "users",
     }
 }

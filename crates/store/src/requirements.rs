@@ -261,6 +261,22 @@ impl Store {
         })
     }
 
+    /// Requirements with id > `after_id` in id order, unscoped (for verification).
+    pub(crate) async fn requirements_after(
+        &self,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<Requirement>> {
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM requirements WHERE id > $1 ORDER BY id LIMIT $2"
+        ))
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(Row::into_requirement).collect()
+    }
+
     /// One requirement inside the actor's scope; `NotFound` outside it.
     pub async fn get_requirement(&self, actor: &Actor, id: i64) -> Result<Requirement> {
         let mut c = Conditions::default();

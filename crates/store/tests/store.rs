@@ -622,6 +622,11 @@ both_backends!(jobs_are_claimed_by_exactly_one_node, |db| {
 });
 
 both_backends!(demo_loads_once_and_backup_restores_identically, |db| {
+    assert_eq!(
+        db.store.tables_missing_from_backup().await.unwrap(),
+        Vec::<String>::new(),
+        "every table is backed up"
+    );
     let loaded = reqloop_store::demo::load(&db.store, now()).await.unwrap();
     assert!(
         matches!(loaded, reqloop_store::demo::Loaded::Loaded { customers, .. } if customers >= 40)

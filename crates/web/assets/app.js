@@ -13,3 +13,9 @@ document.addEventListener("DOMContentLoaded", function () {
   var bad = document.querySelector("[aria-invalid=true]");
   if (bad) { bad.focus(); }
 });
+document.addEventListener("click", function (event) {
+  // Buttons with data-print open the browser's print dialog (A4 print stylesheet).
+  if (event.target.getAttribute && event.target.getAttribute("data-print")) {
+    window.print();
+  }
+});

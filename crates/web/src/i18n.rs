@@ -98,6 +98,10 @@ mod tests {
         let sources = [
             include_str!("pages/mod.rs"),
             include_str!("pages/customers.rs"),
+            include_str!("pages/requirements.rs"),
+            include_str!("../templates/requirements.html"),
+            include_str!("../templates/requirement.html"),
+            include_str!("../templates/requirement_form.html"),
             include_str!("error.rs"),
             include_str!("../templates/base.html"),
             include_str!("../templates/login.html"),
@@ -136,6 +140,22 @@ mod tests {
         keys.extend(RiskFlag::ALL.iter().map(|v| format!("risk.{v}")));
         keys.extend(Role::ALL.iter().map(|v| format!("role.{v}")));
         keys.extend(DataScope::ALL.iter().map(|v| format!("scope.{v}")));
+        use reqloop_domain::requirement::{
+            Category as C, Channel, Kind, Nature, Stage, SubCategory, Urgency,
+        };
+        keys.extend(Stage::ALL.iter().map(|v| format!("stage.{v}")));
+        keys.extend(
+            Stage::ALL
+                .iter()
+                .filter_map(|v| v.required_output())
+                .map(|o| format!("output.{o}")),
+        );
+        keys.extend(Urgency::ALL.iter().map(|v| format!("urgency.{v}")));
+        keys.extend(Channel::ALL.iter().map(|v| format!("channel.{v}")));
+        keys.extend(C::ALL.iter().map(|v| format!("category.{v}")));
+        keys.extend(SubCategory::ALL.iter().map(|v| format!("subcat.{v}")));
+        keys.extend(Nature::ALL.iter().map(|v| format!("nature.{v}")));
+        keys.extend(Kind::ALL.iter().map(|v| format!("kind.{v}")));
         for k in keys {
             assert!(
                 ZH.contains_key(k.as_str()) && EN.contains_key(k.as_str()),

@@ -86,6 +86,22 @@ async fn start_server(db: &TestDb) -> String {
     format!("http://{addr}")
 }
 
+/// Clicks and waits until the browser has left the current page and loaded the next.
+async fn click_and_wait(c: &Client, button: Locator<'_>) {
+    let old = c.find(Locator::Css("html")).await.unwrap();
+    c.find(button).await.unwrap().click().await.unwrap();
+    for _ in 0..100 {
+        if old.tag_name().await.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    c.wait()
+        .for_element(Locator::Css("main.content"))
+        .await
+        .unwrap();
+}
+
 async fn screenshot(c: &Client, name: &str) {
     if let Ok(dir) = std::env::var("REQLOOP_SCREENSHOTS") {
         if let Ok(png) = c.screenshot().await {
@@ -270,6 +286,62 @@ async fn log_in_filter_customers_open_one_and_create_one() {
         title.contains("C-ZJ-") && title.contains("宁波新港检测有限公司"),
         "{title}"
     );
+
+    // Collect a requirement and walk it through all nine stages to closed.
+    c.goto(&format!("{base}/requirements/new")).await.unwrap();
+    c.find(Locator::Css("#rf-customer_id option:nth-child(2)"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::Id("rf-title"))
+        .await
+        .unwrap()
+        .send_keys("首批交期缩短到30天")
+        .await
+        .unwrap();
+    click_and_wait(&c, Locator::Id("save-requirement")).await;
+    c.find(Locator::Id("item-description"))
+        .await
+        .unwrap()
+        .send_keys("首批30天交付")
+        .await
+        .unwrap();
+    c.find(Locator::Id("item-acceptance"))
+        .await
+        .unwrap()
+        .send_keys("合同交期≤30天")
+        .await
+        .unwrap();
+    click_and_wait(&c, Locator::Id("add-item")).await;
+    for step in 0..9 {
+        if let Ok(note) = c.find(Locator::Id("output-note")).await {
+            note.send_keys(&format!("第{step}阶段输出记录"))
+                .await
+                .unwrap();
+            click_and_wait(&c, Locator::Id("file-output")).await;
+        }
+        click_and_wait(&c, Locator::Id("advance")).await;
+    }
+    let badge = c
+        .find(Locator::Id("stage-badge"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(badge, "已关闭");
+    assert!(
+        c.find(Locator::Id("gate")).await.is_err(),
+        "a closed requirement has no gate"
+    );
+    let moves = c
+        .find_all(Locator::Css("#moves .timeline > li"))
+        .await
+        .unwrap();
+    assert_eq!(moves.len(), 9);
+    screenshot(&c, "requirement-closed").await;
 
     c.close().await.unwrap();
     db.finish().await;

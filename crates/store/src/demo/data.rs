@@ -796,6 +796,119 @@ pub(crate) const STAFF: &[(&str, &str, &str, &str)] = &[
     ("exec", "黄德明", "executive", "management"),
 ];
 
+/// Requirement titles heard from customers: (title, category, sub-category, urgency).
+pub(crate) const REQUIREMENTS: &[(&str, &str, Option<&str>, &str)] = &[
+    (
+        "首批交期缩短至30天",
+        "product",
+        Some("delivery_quantity"),
+        "urgent",
+    ),
+    (
+        "牵引电机温升不超过85K",
+        "product",
+        Some("performance"),
+        "important",
+    ),
+    (
+        "包装改为防潮木箱并加干燥剂",
+        "product",
+        Some("packaging_protection"),
+        "general",
+    ),
+    (
+        "提供RoHS有害物质检测报告",
+        "product",
+        Some("restricted_substances"),
+        "important",
+    ),
+    (
+        "外观颜色统一为RAL7035",
+        "product",
+        Some("appearance"),
+        "general",
+    ),
+    (
+        "设计寿命不低于30年",
+        "product",
+        Some("lifetime"),
+        "important",
+    ),
+    (
+        "安装尺寸与旧型号完全兼容",
+        "product",
+        Some("structure_dimensions"),
+        "urgent",
+    ),
+    (
+        "增加整机振动与冲击试验",
+        "product",
+        Some("quality"),
+        "important",
+    ),
+    (
+        "故障现场响应不超过24小时",
+        "product",
+        Some("after_sales"),
+        "urgent",
+    ),
+    (
+        "增加远程状态监测接口",
+        "product",
+        Some("function"),
+        "general",
+    ),
+    ("年度框架协议价格下调3%", "price", None, "important"),
+    ("检测报告出具周期缩短为5个工作日", "service", None, "urgent"),
+    ("提供CNAS认可的检测报告", "service", None, "important"),
+    ("每季度提供质量分析报告", "service", None, "general"),
+    (
+        "交货批次拆分为每月两批",
+        "product",
+        Some("delivery_quantity"),
+        "important",
+    ),
+    (
+        "关键外购件使用指定品牌轴承",
+        "product",
+        Some("quality"),
+        "important",
+    ),
+    (
+        "噪声不超过75dB(A)",
+        "product",
+        Some("performance"),
+        "general",
+    ),
+    (
+        "铭牌增加二维码追溯信息",
+        "product",
+        Some("appearance"),
+        "general",
+    ),
+    ("驻厂技术服务人员常驻一名", "service", None, "general"),
+    (
+        "质保期延长至5年",
+        "product",
+        Some("after_sales"),
+        "important",
+    ),
+    (
+        "满足GB/T 21413.1绝缘要求",
+        "product",
+        Some("quality"),
+        "urgent",
+    ),
+    (
+        "运输过程加装冲击记录仪",
+        "product",
+        Some("packaging_protection"),
+        "general",
+    ),
+    ("样品检测费用按年度结算", "price", None, "general"),
+    ("培训用户操作与维护人员20人次", "other", None, "general"),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,6 +24,7 @@ pub enum Loaded {
     Loaded {
         users: usize,
         customers: usize,
+        requirements: usize,
     },
     /// The database already had users; nothing was written.
     AlreadyPopulated,
@@ -144,12 +145,14 @@ pub async fn load(store: &Store, now: DateTime<Utc>) -> Result<Loaded> {
             store.add_contact(&admin, customer.id, contact, now).await?;
         }
     }
+    let requirements = load_requirements(store, &admin, now).await?;
     let mut portal = new_user("portal", "客户门户演示", DEMO_PASSWORD, Role::Portal);
     portal.customer_id = first_customer;
     users.push(store.create_user(&system, portal, now).await?);
     Ok(Loaded::Loaded {
         users: users.len(),
         customers: data::COMPANIES.len(),
+        requirements,
     })
 }
 
@@ -175,4 +178,78 @@ fn actor(u: &User) -> Actor {
         customer_id: u.customer_id,
         scope: DataScope::All,
     }
+}
+
+/// How many demo requirements, spread evenly over the nine stages and closed.
+pub const DEMO_REQUIREMENTS: usize = 200;
+
+/// Requirements in every stage, each walked there through the real stage gate (items, outputs,
+/// transitions), with a rework now and then.
+async fn load_requirements(store: &Store, admin: &Actor, now: DateTime<Utc>) -> Result<usize> {
+    use reqloop_domain::requirement::{ItemFields, RequirementFields, Stage};
+    let channels = reqloop_domain::requirement::Channel::ALL;
+    let departments = store.departments().await?;
+    for i in 0..DEMO_REQUIREMENTS {
+        let (title, category, sub, urgency) = data::REQUIREMENTS[i % data::REQUIREMENTS.len()];
+        let parse = |v: &str| crate::Error::Other(format!("demo value {v}"));
+        let customer = reqloop_domain::ids::CustomerId((i % data::COMPANIES.len()) as i64 + 1);
+        let fields = RequirementFields {
+            customer_id: customer,
+            project_id: None,
+            title: title.into(),
+            description: format!(
+                "{title}。客户在第{}次沟通中提出，需逐条识别并评审。",
+                i % 5 + 1
+            ),
+            channel: channels[i % channels.len()],
+            category: category.parse().map_err(|_| parse(category))?,
+            sub_category: sub.map(|s| s.parse().map_err(|_| parse(s))).transpose()?,
+            nature: if sub == Some("function") || sub == Some("performance") {
+                reqloop_domain::requirement::Nature::Functional
+            } else {
+                reqloop_domain::requirement::Nature::NonFunctional
+            },
+            kind: reqloop_domain::requirement::Kind::ALL[i % 3],
+            urgency: urgency.parse().map_err(|_| parse(urgency))?,
+            source_person: data::CONTACTS[i % data::CONTACTS.len()].0.into(),
+            collected_on: format!("2026-{:02}-{:02}", 1 + i % 11, 1 + i % 28),
+        };
+        let r = store.create_requirement(admin, fields, now).await?;
+        let target = Stage::ALL[i % Stage::ALL.len()];
+        let dept = &departments[i % departments.len().min(8)];
+        let item = ItemFields {
+            description: title.into(),
+            category: r.fields.category,
+            sub_category: r.fields.sub_category,
+            acceptance_criterion: format!("符合技术协议第{}条", i % 12 + 1),
+            department_id: dept.id,
+        };
+        store.add_item(admin, r.id, item, now).await?;
+        let mut stage = Stage::Identification;
+        while stage != target {
+            if stage != Stage::Identification {
+                store
+                    .add_stage_output(admin, r.id, &format!("{}阶段输出记录", stage.as_str()), now)
+                    .await?;
+            }
+            let next = stage.next().unwrap_or(Stage::Closed);
+            store
+                .transition_requirement(admin, r.id, next, "", None, now)
+                .await?;
+            stage = next;
+        }
+        if i % 23 == 7 && stage != Stage::Identification && stage != Stage::Closed {
+            store
+                .transition_requirement(
+                    admin,
+                    r.id,
+                    Stage::Identification,
+                    "客户补充了新的技术条件，重新识别",
+                    None,
+                    now,
+                )
+                .await?;
+        }
+    }
+    Ok(DEMO_REQUIREMENTS)
 }

@@ -1,6 +1,7 @@
 //! Server-rendered pages (F33) at the API's paths without `/api/v1`.
 
 mod customers;
+mod requirements;
 
 use std::collections::HashMap;
 
@@ -41,13 +42,25 @@ pub fn routes() -> Router<AppState> {
             "/customers/{id}/contacts/{contact_id}/delete",
             post(customers::delete_contact),
         )
+        .route(
+            "/requirements",
+            get(requirements::list).post(requirements::create),
+        )
+        .route("/requirements/new", get(requirements::new_form))
+        .route("/requirements/{id}", get(requirements::detail))
+        .route("/requirements/{id}/items", post(requirements::add_item))
+        .route("/requirements/{id}/outputs", post(requirements::add_output))
+        .route(
+            "/requirements/{id}/transitions",
+            post(requirements::transition),
+        )
         .route("/{area}", get(coming))
 }
 
 /// The product's areas in the side navigation: (key, path, built yet).
 pub const NAV: &[(&str, &str, bool)] = &[
     ("customers", "/customers", true),
-    ("requirements", "/requirements", false),
+    ("requirements", "/requirements", true),
     ("reviews", "/reviews", false),
     ("handoffs", "/handoffs", false),
     ("projects", "/projects", false),

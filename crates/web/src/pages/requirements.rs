@@ -1,0 +1,728 @@
+//! Requirement pages (F5, F6, F8): list, the collection form, and the detail page with the
+//! identification table, the stage gate and the history of moves.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use reqloop_domain::access::Action;
+use reqloop_domain::ids::{CustomerId, DepartmentId};
+use reqloop_domain::requirement::{
+    Category, Channel, ItemFields, Kind, Nature, Requirement, RequirementFields, Stage,
+    SubCategory, Urgency,
+};
+use reqloop_domain::time::display_local;
+use reqloop_domain::FieldErrors;
+use reqloop_store::{CustomerFilter, RequirementFilter};
+
+use super::{error_page, may, render, Chrome, FormData, Pager};
+use crate::auth::PageUser;
+use crate::error::AppError;
+use crate::i18n::Tr;
+use crate::AppState;
+
+const PER_PAGE: i64 = 20;
+
+type Opt = (String, String, bool);
+
+fn opts<T: Copy + PartialEq>(
+    all: &[T],
+    id: fn(T) -> &'static str,
+    t: &Tr,
+    set: &str,
+    selected: Option<T>,
+) -> Vec<Opt> {
+    all.iter()
+        .map(|v| {
+            (
+                id(*v).to_string(),
+                t.label(set, id(*v)),
+                Some(*v) == selected,
+            )
+        })
+        .collect()
+}
+
+/// Names of the given customers, one query.
+async fn customer_names(s: &AppState, u: &PageUser) -> Result<HashMap<i64, String>, AppError> {
+    let page = s
+        .store
+        .list_customers(
+            &u.actor,
+            &CustomerFilter {
+                per_page: Some(200),
+                ..Default::default()
+            },
+        )
+        .await?;
+    Ok(page
+        .items
+        .into_iter()
+        .map(|c| {
+            let name = if c.fields.short_name.is_empty() {
+                c.fields.name
+            } else {
+                c.fields.short_name
+            };
+            (c.id.0, name)
+        })
+        .collect())
+}
+
+pub struct Row {
+    pub id: i64,
+    pub code: String,
+    pub title: String,
+    pub customer: String,
+    pub stage: String,
+    pub stage_label: String,
+    pub urgency: String,
+    pub urgency_label: String,
+    pub category: String,
+    pub collected_on: String,
+}
+
+#[derive(Template)]
+#[template(path = "requirements.html")]
+struct ListPage {
+    c: Chrome,
+    rows: Vec<Row>,
+    pager: Pager,
+    q: String,
+    customer_id: String,
+    stages: Vec<Opt>,
+    urgencies: Vec<Opt>,
+    filtered: bool,
+    can_create: bool,
+}
+
+pub async fn list(
+    State(s): State<AppState>,
+    u: PageUser,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Response {
+    let get = |k: &str| {
+        q.iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let t = u.t;
+    let stage: Option<Stage> = get("stage").parse().ok();
+    let urgency: Option<Urgency> = get("urgency").parse().ok();
+    let page: i64 = get("page").parse().unwrap_or(1);
+    let filter = RequirementFilter {
+        customer_id: get("customer_id").parse().ok(),
+        stage,
+        urgency,
+        q: Some(get("q")),
+        page: Some(page),
+        per_page: Some(PER_PAGE),
+        ..Default::default()
+    };
+    let loaded = async {
+        let list = s.store.list_requirements(&u.actor, &filter).await?;
+        let names = customer_names(&s, &u).await?;
+        Ok::<_, AppError>((list, names))
+    }
+    .await;
+    let (list, names) = match loaded {
+        Ok(v) => v,
+        Err(e) => return error_page(&u, e),
+    };
+    let rows = list
+        .items
+        .iter()
+        .map(|r| Row {
+            id: r.id,
+            code: r.code.clone(),
+            title: r.fields.title.clone(),
+            customer: names
+                .get(&r.fields.customer_id.0)
+                .cloned()
+                .unwrap_or_default(),
+            stage: r.stage.as_str().into(),
+            stage_label: t.label("stage", r.stage.as_str()),
+            urgency: r.fields.urgency.as_str().into(),
+            urgency_label: t.label("urgency", r.fields.urgency.as_str()),
+            category: t.label("category", r.fields.category.as_str()),
+            collected_on: r.fields.collected_on.clone(),
+        })
+        .collect();
+    let keep: Vec<(String, String)> = q.iter().filter(|(k, _)| k != "page").cloned().collect();
+    let page = ListPage {
+        c: Chrome::new(&u, "requirements", t.t("nav.requirements").to_string()),
+        rows,
+        pager: Pager::new(page, PER_PAGE, list.total, "/requirements", &keep),
+        q: get("q"),
+        customer_id: get("customer_id"),
+        stages: opts(Stage::ALL, Stage::as_str, &t, "stage", stage),
+        urgencies: opts(Urgency::ALL, Urgency::as_str, &t, "urgency", urgency),
+        filtered: ["q", "stage", "urgency", "customer_id"]
+            .iter()
+            .any(|k| !get(k).is_empty()),
+        can_create: may(&u.actor, Action::RequirementWrite),
+    };
+    render(&page)
+}
+
+// ---- collection form ----
+
+#[derive(Template)]
+#[template(path = "requirement_form.html")]
+struct FormPage {
+    c: Chrome,
+    notice: String,
+    v: HashMap<String, String>,
+    errors: HashMap<String, String>,
+    customers: Vec<Opt>,
+    selects: Vec<(&'static str, String, Vec<Opt>, bool)>,
+}
+
+impl FormPage {
+    fn val(&self, field: &str) -> &str {
+        self.v.get(field).map(String::as_str).unwrap_or("")
+    }
+
+    fn err(&self, field: &str) -> &str {
+        self.errors.get(field).map(String::as_str).unwrap_or("")
+    }
+}
+
+async fn form_page(
+    s: &AppState,
+    u: &PageUser,
+    form: &FormData,
+    errors: HashMap<String, String>,
+    notice: String,
+) -> Response {
+    let t = u.t;
+    let customers = match s
+        .store
+        .list_customers(
+            &u.actor,
+            &CustomerFilter {
+                per_page: Some(200),
+                ..Default::default()
+            },
+        )
+        .await
+    {
+        Ok(p) => p.items,
+        Err(e) => return error_page(u, e.into()),
+    };
+    let chosen = form.get("customer_id");
+    let sel = |name: &str, set: &str, ids: Vec<&'static str>| -> (String, Vec<Opt>) {
+        let current = form.get(name);
+        (
+            t.t(&format!("req.{name}")).to_string(),
+            ids.into_iter()
+                .map(|i| (i.to_string(), t.label(set, i), i == current))
+                .collect(),
+        )
+    };
+    let mut selects = Vec::new();
+    for (name, set, ids) in [
+        (
+            "channel",
+            "channel",
+            Channel::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>(),
+        ),
+        (
+            "category",
+            "category",
+            Category::ALL.iter().map(|v| v.as_str()).collect(),
+        ),
+        (
+            "sub_category",
+            "subcat",
+            SubCategory::ALL.iter().map(|v| v.as_str()).collect(),
+        ),
+        (
+            "nature",
+            "nature",
+            Nature::ALL.iter().map(|v| v.as_str()).collect(),
+        ),
+        (
+            "kind",
+            "kind",
+            Kind::ALL.iter().map(|v| v.as_str()).collect(),
+        ),
+        (
+            "urgency",
+            "urgency",
+            Urgency::ALL.iter().map(|v| v.as_str()).collect(),
+        ),
+    ] {
+        let (label, o) = sel(name, set, ids);
+        selects.push((name, label, o, name == "sub_category"));
+    }
+    let page = FormPage {
+        c: Chrome::new(u, "requirements", t.t("req.new").to_string()),
+        notice,
+        v: ["title", "description", "source_person", "collected_on"]
+            .iter()
+            .map(|k| (k.to_string(), form.get(k)))
+            .collect(),
+        errors,
+        customers: customers
+            .iter()
+            .map(|c| {
+                (
+                    c.id.0.to_string(),
+                    format!("{} {}", c.code, c.fields.name),
+                    c.id.0.to_string() == chosen,
+                )
+            })
+            .collect(),
+        selects,
+    };
+    render(&page)
+}
+
+pub async fn new_form(
+    State(s): State<AppState>,
+    u: PageUser,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(e) = u.actor.require(Action::RequirementWrite) {
+        return error_page(&u, e.into());
+    }
+    let mut defaults = vec![
+        ("channel".to_string(), "visit".to_string()),
+        ("category".into(), "product".into()),
+        ("nature".into(), "functional".into()),
+        ("kind".into(), "stated".into()),
+        ("urgency".into(), "general".into()),
+    ];
+    if let Some(c) = q.get("customer_id") {
+        defaults.push(("customer_id".into(), c.clone()));
+    }
+    form_page(&s, &u, &FormData(defaults), HashMap::new(), String::new()).await
+}
+
+fn parse_form(form: &FormData) -> Result<RequirementFields, FieldErrors> {
+    let mut e = FieldErrors::default();
+    fn pick<T: std::str::FromStr>(e: &mut FieldErrors, form: &FormData, name: &str) -> Option<T> {
+        let v = form.get(name);
+        let parsed = v.parse().ok();
+        if parsed.is_none() && !(name == "sub_category" && v.is_empty()) {
+            e.add(name, if v.is_empty() { "required" } else { "choice" });
+        }
+        parsed
+    }
+    let customer = form.get("customer_id").parse().ok().map(CustomerId);
+    if customer.is_none() {
+        e.add("customer_id", "required");
+    }
+    let channel = pick(&mut e, form, "channel");
+    let category = pick(&mut e, form, "category");
+    let sub_category = pick(&mut e, form, "sub_category");
+    let nature = pick(&mut e, form, "nature");
+    let kind = pick(&mut e, form, "kind");
+    let urgency = pick(&mut e, form, "urgency");
+    let (Some(customer_id), Some(channel), Some(category), Some(nature), Some(kind), Some(urgency)) =
+        (customer, channel, category, nature, kind, urgency)
+    else {
+        return Err(e);
+    };
+    let mut f = RequirementFields {
+        customer_id,
+        project_id: None,
+        title: form.get("title"),
+        description: form.get("description"),
+        channel,
+        category,
+        sub_category,
+        nature,
+        kind,
+        urgency,
+        source_person: form.get("source_person"),
+        collected_on: form.get("collected_on"),
+    };
+    match f.validate() {
+        Ok(()) if e.is_empty() => Ok(f),
+        Ok(()) => Err(e),
+        Err(more) => {
+            e.0.extend(more.0);
+            Err(e)
+        }
+    }
+}
+
+fn translate(t: &Tr, errors: &FieldErrors) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for e in &errors.0 {
+        out.entry(e.field.clone())
+            .or_insert_with(|| t.t(&format!("err.{}", e.code)).to_string());
+    }
+    out
+}
+
+pub async fn create(State(s): State<AppState>, u: PageUser, form: FormData) -> Response {
+    if let Err(e) = u.actor.require(Action::RequirementWrite) {
+        return error_page(&u, e.into());
+    }
+    let result = match parse_form(&form) {
+        Ok(f) => s.store.create_requirement(&u.actor, f, s.clock.now()).await,
+        Err(errors) => Err(reqloop_store::Error::Invalid(errors)),
+    };
+    match result {
+        Ok(r) => Redirect::to(&format!("/requirements/{}", r.id)).into_response(),
+        Err(reqloop_store::Error::Invalid(errors)) => {
+            let notice = u.t.t("form.fix_errors").to_string();
+            (
+                StatusCode::BAD_REQUEST,
+                form_page(&s, &u, &form, translate(&u.t, &errors), notice).await,
+            )
+                .into_response()
+        }
+        Err(e) => error_page(&u, e.into()),
+    }
+}
+
+// ---- detail ----
+
+type Move = (String, String, String, String, bool, String);
+type Output = (String, String, String, String, bool);
+
+#[derive(Template)]
+#[template(path = "requirement.html")]
+struct DetailPage {
+    c: Chrome,
+    r: Requirement,
+    notice: String,
+    customer: String,
+    stage_label: String,
+    urgency_label: String,
+    channel: String,
+    category: String,
+    nature: String,
+    kind: String,
+    entered: String,
+    progress: Vec<(String, &'static str)>,
+    items: Vec<(usize, String, String, String, String)>,
+    categories: Vec<Opt>,
+    departments: Vec<Opt>,
+    item_errors: HashMap<String, String>,
+    closed: bool,
+    output_label: String,
+    output_on_file: bool,
+    show_output_form: bool,
+    next: Option<(String, String)>,
+    earlier: Vec<Opt>,
+    moves: Vec<Move>,
+    outputs: Vec<Output>,
+    can_write: bool,
+    can_move: bool,
+}
+
+impl DetailPage {
+    fn err(&self, field: &str) -> &str {
+        self.item_errors
+            .get(field)
+            .map(String::as_str)
+            .unwrap_or("")
+    }
+}
+
+async fn detail_page(
+    s: &AppState,
+    u: &PageUser,
+    id: i64,
+    notice: String,
+    item_errors: HashMap<String, String>,
+) -> Response {
+    let t = u.t;
+    let loaded = async {
+        let r = s.store.get_requirement(&u.actor, id).await?;
+        let items = s.store.list_items(&u.actor, id).await?;
+        let moves = s.store.transitions(&u.actor, id).await?;
+        let outputs = s.store.stage_outputs(&u.actor, id).await?;
+        let customer = s.store.get_customer(&u.actor, r.fields.customer_id).await?;
+        let departments = s.store.departments().await?;
+        Ok::<_, AppError>((r, items, moves, outputs, customer, departments))
+    }
+    .await;
+    let (r, items, moves, outputs, customer, departments) = match loaded {
+        Ok(v) => v,
+        Err(e) => return error_page(u, e),
+    };
+    let dept_name = |d: DepartmentId| {
+        departments
+            .iter()
+            .find(|x| x.id == d)
+            .map(|x| {
+                if t.is_en() {
+                    x.name_en.clone()
+                } else {
+                    x.name_zh.clone()
+                }
+            })
+            .unwrap_or_default()
+    };
+    let current = Stage::ALL.iter().position(|s| *s == r.stage).unwrap_or(0);
+    let closed = r.stage == Stage::Closed;
+    let output_on_file = match r.stage {
+        Stage::Identification => !items.is_empty(),
+        stage => outputs
+            .iter()
+            .any(|o| o.stage == stage.as_str() && o.superseded == 0),
+    };
+    let page = DetailPage {
+        c: Chrome::new(u, "requirements", r.fields.title.clone()),
+        notice,
+        customer: format!("{} {}", customer.code, customer.fields.name),
+        stage_label: t.label("stage", r.stage.as_str()),
+        urgency_label: t.label("urgency", r.fields.urgency.as_str()),
+        channel: t.label("channel", r.fields.channel.as_str()),
+        category: match r.fields.sub_category {
+            Some(sub) => format!(
+                "{} · {}",
+                t.label("category", r.fields.category.as_str()),
+                t.label("subcat", sub.as_str())
+            ),
+            None => t.label("category", r.fields.category.as_str()),
+        },
+        nature: t.label("nature", r.fields.nature.as_str()),
+        kind: t.label("kind", r.fields.kind.as_str()),
+        entered: display_local(&r.stage_entered_at),
+        progress: Stage::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, st)| {
+                (
+                    t.label("stage", st.as_str()),
+                    if i < current {
+                        "done"
+                    } else if i == current {
+                        "current"
+                    } else {
+                        "todo"
+                    },
+                )
+            })
+            .collect(),
+        items: items
+            .iter()
+            .enumerate()
+            .map(|(n, it)| {
+                (
+                    n + 1,
+                    it.fields.description.clone(),
+                    t.label("category", it.fields.category.as_str()),
+                    it.fields.acceptance_criterion.clone(),
+                    dept_name(it.fields.department_id),
+                )
+            })
+            .collect(),
+        categories: opts(
+            Category::ALL,
+            Category::as_str,
+            &t,
+            "category",
+            Some(r.fields.category),
+        ),
+        departments: departments
+            .iter()
+            .map(|d| {
+                (
+                    d.id.0.to_string(),
+                    if t.is_en() {
+                        d.name_en.clone()
+                    } else {
+                        d.name_zh.clone()
+                    },
+                    false,
+                )
+            })
+            .collect(),
+        item_errors,
+        closed,
+        output_label: r
+            .stage
+            .required_output()
+            .map(|o| t.t(&format!("output.{o}")).to_string())
+            .unwrap_or_default(),
+        output_on_file,
+        show_output_form: r.stage != Stage::Identification && !output_on_file,
+        next: r
+            .stage
+            .next()
+            .map(|n| (n.as_str().to_string(), t.label("stage", n.as_str()))),
+        earlier: Stage::ALL[..current]
+            .iter()
+            .map(|st| {
+                (
+                    st.as_str().to_string(),
+                    t.label("stage", st.as_str()),
+                    false,
+                )
+            })
+            .collect(),
+        moves: moves
+            .iter()
+            .map(|m| {
+                (
+                    display_local(&m.at),
+                    m.actor_name.clone(),
+                    t.label("stage", &m.from_stage),
+                    t.label("stage", &m.to_stage),
+                    m.move_kind == "rework",
+                    m.reason.clone(),
+                )
+            })
+            .collect(),
+        outputs: outputs
+            .iter()
+            .map(|o| {
+                (
+                    t.label("stage", &o.stage),
+                    o.note.clone(),
+                    o.actor_name.clone(),
+                    display_local(&o.at),
+                    o.superseded != 0,
+                )
+            })
+            .collect(),
+        can_write: may(&u.actor, Action::RequirementWrite) && !closed,
+        can_move: may(&u.actor, Action::RequirementTransition) && !closed,
+        r,
+    };
+    render(&page)
+}
+
+pub async fn detail(State(s): State<AppState>, u: PageUser, Path(id): Path<i64>) -> Response {
+    detail_page(&s, &u, id, String::new(), HashMap::new()).await
+}
+
+/// The message for a refused action, shown above the page.
+fn refusal(t: &Tr, e: &AppError) -> String {
+    match e.code {
+        "stale_version" => t.t("form.stale").to_string(),
+        "forbidden" => t.t("error.forbidden").to_string(),
+        code => {
+            let key = format!("rule.{code}");
+            let text = t.t(&key);
+            if text == key {
+                e.message.clone()
+            } else {
+                text.to_string()
+            }
+        }
+    }
+}
+
+pub async fn add_item(
+    State(s): State<AppState>,
+    u: PageUser,
+    Path(id): Path<i64>,
+    form: FormData,
+) -> Response {
+    if let Err(e) = u.actor.require(Action::RequirementWrite) {
+        return error_page(&u, e.into());
+    }
+    let category: Category = form.get("category").parse().unwrap_or(Category::Product);
+    let department_id = DepartmentId(form.get("department_id").parse().unwrap_or(0));
+    let item = ItemFields {
+        description: form.get("description"),
+        category,
+        sub_category: None,
+        acceptance_criterion: form.get("acceptance_criterion"),
+        department_id,
+    };
+    match s.store.add_item(&u.actor, id, item, s.clock.now()).await {
+        Ok(_) => Redirect::to(&format!("/requirements/{id}#items")).into_response(),
+        Err(reqloop_store::Error::Invalid(errors)) => {
+            let notice = u.t.t("form.fix_errors").to_string();
+            (
+                StatusCode::BAD_REQUEST,
+                detail_page(&s, &u, id, notice, translate(&u.t, &errors)).await,
+            )
+                .into_response()
+        }
+        Err(e) => {
+            let e = AppError::from(e);
+            let status = e.status;
+            (
+                status,
+                detail_page(&s, &u, id, refusal(&u.t, &e), HashMap::new()).await,
+            )
+                .into_response()
+        }
+    }
+}
+
+pub async fn add_output(
+    State(s): State<AppState>,
+    u: PageUser,
+    Path(id): Path<i64>,
+    form: FormData,
+) -> Response {
+    if let Err(e) = u.actor.require(Action::RequirementTransition) {
+        return error_page(&u, e.into());
+    }
+    match s
+        .store
+        .add_stage_output(&u.actor, id, &form.get("note"), s.clock.now())
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/requirements/{id}#gate")).into_response(),
+        Err(e) => {
+            let e = AppError::from(e);
+            let (status, notice) = (
+                e.status,
+                if e.code == "invalid" {
+                    u.t.t("req.output_note_required").to_string()
+                } else {
+                    refusal(&u.t, &e)
+                },
+            );
+            (
+                status,
+                detail_page(&s, &u, id, notice, HashMap::new()).await,
+            )
+                .into_response()
+        }
+    }
+}
+
+pub async fn transition(
+    State(s): State<AppState>,
+    u: PageUser,
+    Path(id): Path<i64>,
+    form: FormData,
+) -> Response {
+    if let Err(e) = u.actor.require(Action::RequirementTransition) {
+        return error_page(&u, e.into());
+    }
+    let Ok(to) = form.get("to").parse::<Stage>() else {
+        return detail_page(&s, &u, id, u.t.t("err.choice").to_string(), HashMap::new()).await;
+    };
+    let version = form.get("version").parse().ok();
+    match s
+        .store
+        .transition_requirement(
+            &u.actor,
+            id,
+            to,
+            &form.get("reason"),
+            version,
+            s.clock.now(),
+        )
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/requirements/{id}")).into_response(),
+        Err(e) => {
+            let e = AppError::from(e);
+            let status = e.status;
+            (
+                status,
+                detail_page(&s, &u, id, refusal(&u.t, &e), HashMap::new()).await,
+            )
+                .into_response()
+        }
+    }
+}
