@@ -14,6 +14,7 @@ pub mod fields;
 pub mod ids;
 pub mod region;
 pub mod requirement;
+pub mod similarity;
 pub mod time;
 pub mod user;
 

@@ -8,6 +8,7 @@ use reqloop_domain::requirement::{
     self, ItemFields, Move, Requirement, RequirementFields, RequirementPatch, Stage, StageFacts,
     Urgency,
 };
+use reqloop_domain::similarity;
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 use utoipa::{IntoParams, ToSchema};
@@ -200,7 +201,79 @@ pub struct Item {
     pub fields: ItemFields,
 }
 
+/// A requirement that resembles another, with its score (F7).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SimilarRequirement {
+    pub id: i64,
+    pub code: String,
+    pub title: String,
+    pub customer_id: i64,
+    pub stage: Stage,
+    pub score: f64,
+    pub relation: similarity::Relation,
+}
+
+/// How many recent requirements are compared per source (the same customer; the same category).
+const SIMILARITY_CANDIDATES: i64 = 500;
+
 impl Store {
+    /// Candidate duplicates and contradictions among the same customer's requirements and
+    /// earlier requirements of the same category, best first (only those the actor may see).
+    pub async fn similar_requirements(
+        &self,
+        actor: &Actor,
+        id: i64,
+    ) -> Result<Vec<SimilarRequirement>> {
+        let r = self.get_requirement(actor, id).await?;
+        let text = format!("{} {}", r.fields.title, r.fields.description);
+        let mut found: Vec<SimilarRequirement> = Vec::new();
+        for same_customer in [true, false] {
+            let mut c = Conditions::default();
+            scope(&mut c, actor);
+            c.push("id <> ?", [Arg::Int(id)]);
+            if same_customer {
+                c.push("customer_id = ?", [Arg::Int(r.fields.customer_id.0)]);
+            } else {
+                c.push("customer_id <> ?", [Arg::Int(r.fields.customer_id.0)]);
+                c.push(
+                    "category = ?",
+                    [Arg::Text(r.fields.category.as_str().into())],
+                );
+                c.push("id < ?", [Arg::Int(id)]);
+            }
+            let n = c.next();
+            let sql = format!(
+                "SELECT {COLUMNS} FROM requirements{} ORDER BY id DESC LIMIT ${n}",
+                c.where_clause()
+            );
+            let mut args = c.args.clone();
+            args.push(Arg::Int(SIMILARITY_CANDIDATES));
+            let rows: Vec<Row> = bind_all(sqlx::query_as(&sql), &args)
+                .fetch_all(&self.pool)
+                .await?;
+            for row in rows {
+                let other = row.into_requirement()?;
+                let other_text = format!("{} {}", other.fields.title, other.fields.description);
+                if let Some((score, relation)) =
+                    similarity::relate(&text, &other_text, same_customer)
+                {
+                    found.push(SimilarRequirement {
+                        id: other.id,
+                        code: other.code,
+                        title: other.fields.title,
+                        customer_id: other.fields.customer_id.0,
+                        stage: other.stage,
+                        score: (score * 1000.0).round() / 1000.0,
+                        relation,
+                    });
+                }
+            }
+        }
+        found.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
+        found.truncate(20);
+        Ok(found)
+    }
+
     pub async fn list_requirements(
         &self,
         actor: &Actor,

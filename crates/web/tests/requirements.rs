@@ -407,3 +407,45 @@ both_backends!(requirements_follow_the_customer_scope_and_filters, |db| {
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 });
+
+both_backends!(
+    similar_requirements_find_duplicates_and_contradictions,
+    |db| {
+        let app = app(db).await;
+        let t = login(&app, "admin", "admin123").await;
+        let mut ids = Vec::new();
+        for title in [
+            "首批交期缩短到30天",
+            "首批产品交期缩短至30天",
+            "首批交期缩短到45天",
+            "外观颜色统一为RAL7035",
+        ] {
+            let mut body = requirement(40);
+            body["title"] = json!(title);
+            body["description"] = json!("");
+            let (_, r) = call(&app, "POST", "/api/v1/requirements", &t, Some(body)).await;
+            ids.push(r["id"].as_i64().unwrap());
+        }
+        let (status, similar) = call(
+            &app,
+            "GET",
+            &format!("/api/v1/requirements/{}/similar", ids[0]),
+            &t,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        let relation = |id: i64| {
+            similar
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["id"] == id)
+                .map(|m| m["relation"].clone())
+        };
+        assert_eq!(relation(ids[1]), Some(json!("duplicate")), "{similar}");
+        assert_eq!(relation(ids[2]), Some(json!("contradiction")), "{similar}");
+        assert_eq!(relation(ids[3]), None, "unrelated wording is not listed");
+        assert!(similar[0]["score"].as_f64().unwrap() >= 0.6);
+    }
+);

@@ -71,6 +71,10 @@ pub fn routes() -> Router<AppState> {
             get(requirements::transitions).post(requirements::transition),
         )
         .route(
+            "/api/v1/requirements/{id}/similar",
+            get(requirements::similar),
+        )
+        .route(
             "/api/v1/requirements/{id}/outputs",
             get(requirements::outputs).post(requirements::add_output),
         )
@@ -158,7 +162,7 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
         customers::delete_contact,
         requirements::list, requirements::create, requirements::get, requirements::update,
         requirements::items, requirements::add_item, requirements::transitions, requirements::transition,
-        requirements::outputs, requirements::add_output,
+        requirements::outputs, requirements::add_output, requirements::similar,
         admin::users, admin::create_user, admin::departments, admin::audit, admin::code_rule, admin::set_code_rule,
     ),
     components(schemas(ErrorBody, ErrorDetail)),

@@ -7,7 +7,7 @@ use reqloop_domain::access::Action;
 use reqloop_domain::requirement::{
     ItemFields, Requirement, RequirementFields, RequirementPatch, Stage,
 };
-use reqloop_store::{Item, Page, RequirementFilter, StageOutput, Transition};
+use reqloop_store::{Item, Page, RequirementFilter, SimilarRequirement, StageOutput, Transition};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -184,4 +184,17 @@ pub async fn add_output(
                 .await?,
         ),
     ))
+}
+
+/// Candidate duplicates and contradictions with scores (F7): the same customer's requirements and
+/// earlier requirements of the same category, compared by Chinese-aware text similarity.
+#[utoipa::path(get, path = "/api/v1/requirements/{id}/similar", tag = "requirements", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<SimilarRequirement>), (status = 404, body = super::ErrorBody)))]
+pub async fn similar(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<SimilarRequirement>>, AppError> {
+    actor.require(Action::RequirementRead)?;
+    Ok(Json(s.store.similar_requirements(&actor, id).await?))
 }

@@ -417,6 +417,8 @@ struct DetailPage {
     outputs: Vec<Output>,
     can_write: bool,
     can_move: bool,
+    /// (id, code, title, relation, relation label, score %)
+    similar: Vec<(i64, String, String, String, String, i64)>,
 }
 
 impl DetailPage {
@@ -443,10 +445,11 @@ async fn detail_page(
         let outputs = s.store.stage_outputs(&u.actor, id).await?;
         let customer = s.store.get_customer(&u.actor, r.fields.customer_id).await?;
         let departments = s.store.departments().await?;
-        Ok::<_, AppError>((r, items, moves, outputs, customer, departments))
+        let similar = s.store.similar_requirements(&u.actor, id).await?;
+        Ok::<_, AppError>((r, items, moves, outputs, customer, departments, similar))
     }
     .await;
-    let (r, items, moves, outputs, customer, departments) = match loaded {
+    let (r, items, moves, outputs, customer, departments, similar) = match loaded {
         Ok(v) => v,
         Err(e) => return error_page(u, e),
     };
@@ -589,6 +592,25 @@ async fn detail_page(
             .collect(),
         can_write: may(&u.actor, Action::RequirementWrite) && !closed,
         can_move: may(&u.actor, Action::RequirementTransition) && !closed,
+        similar: similar
+            .into_iter()
+            .take(8)
+            .map(|m| {
+                let rel = serde_json::to_value(m.relation)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                let label = t.t(&format!("rel.{rel}")).to_string();
+                (
+                    m.id,
+                    m.code,
+                    m.title,
+                    rel,
+                    label,
+                    (m.score * 100.0).round() as i64,
+                )
+            })
+            .collect(),
         r,
     };
     render(&page)
