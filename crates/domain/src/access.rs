@@ -30,6 +30,8 @@ pub enum Action {
     RequirementWrite,
     /// Move a requirement between stages and file stage outputs.
     RequirementTransition,
+    /// Create projects and name their team.
+    ProjectManage,
     AuditRead,
     UserManage,
     SettingsManage,
@@ -61,6 +63,7 @@ pub fn permits(role: Role, action: Action) -> bool {
                 Admin | MarketingManager | AccountManager | ProjectManager | QualityEngineer
             )
         }
+        ProjectManage => matches!(role, Admin | MarketingManager | ProjectManager),
         AuditRead | UserManage | SettingsManage => role == Admin,
     }
 }

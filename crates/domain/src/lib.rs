@@ -12,6 +12,7 @@ pub mod coding;
 pub mod customer;
 pub mod fields;
 pub mod ids;
+pub mod project;
 pub mod region;
 pub mod requirement;
 pub mod similarity;

@@ -7,6 +7,7 @@ mod customers;
 mod db;
 pub mod demo;
 mod jobs;
+mod projects;
 mod requirements;
 mod settings;
 #[doc(hidden)]

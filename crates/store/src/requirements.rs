@@ -383,6 +383,11 @@ impl Store {
                 Error::NotFound => Error::field("customer_id", "unknown_customer"),
                 other => other,
             })?;
+        if let Some(p) = f.project_id {
+            if !self.project_exists(p).await? {
+                return Err(Error::field("project_id", "unknown_project"));
+            }
+        }
         let mut tx = self.write(&Who::from(actor), now).await?;
         let key = format!("XQ{}-", now.year());
         let (seq,): (i64,) = sqlx::query_as(

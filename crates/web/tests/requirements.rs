@@ -449,3 +449,63 @@ both_backends!(
         assert!(similar[0]["score"].as_f64().unwrap() >= 0.6);
     }
 );
+
+both_backends!(projects_group_requirements, |db| {
+    let app = app(db).await;
+    let t = login(&app, "admin", "admin123").await;
+    let pm = login(&app, "pm", reqloop_store::demo::DEMO_PASSWORD).await;
+    let (_, me) = call(&app, "GET", "/api/v1/auth/me", &pm, None).await;
+    let body = json!({"code": "GT-2026-01", "name": "高铁牵引电机配套项目", "customer_id": 1, "manager_id": me["user_id"], "team": [2, 3]});
+    // A project manager sees no customers outside the department's scope: the customer is unknown to them.
+    assert_eq!(
+        call(&app, "POST", "/api/v1/projects", &pm, Some(body.clone()))
+            .await
+            .0,
+        StatusCode::BAD_REQUEST
+    );
+    let (status, p) = call(&app, "POST", "/api/v1/projects", &t, Some(body.clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "{p}");
+    assert_eq!(
+        call(&app, "POST", "/api/v1/projects", &t, Some(body))
+            .await
+            .0,
+        StatusCode::CONFLICT
+    );
+    let own = json!({"code": "PM-1", "name": "内部改进项目", "manager_id": me["user_id"]});
+    assert_eq!(
+        call(&app, "POST", "/api/v1/projects", &pm, Some(own))
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+    let zhang = login(&app, "zhangwei", reqloop_store::demo::DEMO_PASSWORD).await;
+    let other = json!({"code": "X", "name": "x", "manager_id": 1});
+    assert_eq!(
+        call(&app, "POST", "/api/v1/projects", &zhang, Some(other))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    let mut r = requirement(1);
+    r["project_id"] = p["id"].clone();
+    let (status, _) = call(&app, "POST", "/api/v1/requirements", &t, Some(r.clone())).await;
+    assert_eq!(status, StatusCode::CREATED);
+    r["project_id"] = json!(9999);
+    assert_eq!(
+        call(&app, "POST", "/api/v1/requirements", &t, Some(r))
+            .await
+            .0,
+        StatusCode::BAD_REQUEST
+    );
+    let (_, list) = call(
+        &app,
+        "GET",
+        &format!("/api/v1/requirements?project_id={}", p["id"]),
+        &t,
+        None,
+    )
+    .await;
+    assert_eq!(list["total"], 1);
+    let (_, projects) = call(&app, "GET", "/api/v1/projects", &zhang, None).await;
+    assert_eq!(projects[0]["team"], json!([2, 3]));
+});

@@ -105,3 +105,29 @@ pub async fn set_code_rule(
         rule: body.rule.trim().to_string(),
     }))
 }
+
+#[utoipa::path(get, path = "/api/v1/projects", tag = "requirements",
+    responses((status = 200, body = Vec<reqloop_domain::project::Project>)))]
+pub async fn projects(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+) -> Result<Json<Vec<reqloop_domain::project::Project>>, AppError> {
+    actor.require(Action::RequirementRead)?;
+    Ok(Json(s.store.list_projects().await?))
+}
+
+/// A project (F12) with its manager and team.
+#[utoipa::path(post, path = "/api/v1/projects", tag = "requirements", request_body = reqloop_domain::project::ProjectFields,
+    responses((status = 201, body = reqloop_domain::project::Project), (status = 400, body = super::ErrorBody),
+        (status = 403, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
+pub async fn create_project(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    ApiJson(f): ApiJson<reqloop_domain::project::ProjectFields>,
+) -> Result<(StatusCode, Json<reqloop_domain::project::Project>), AppError> {
+    actor.require(Action::ProjectManage)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(s.store.create_project(&actor, f, s.clock.now()).await?),
+    ))
+}

@@ -78,6 +78,10 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/requirements/{id}/outputs",
             get(requirements::outputs).post(requirements::add_output),
         )
+        .route(
+            "/api/v1/projects",
+            get(admin::projects).post(admin::create_project),
+        )
         .route("/api/v1/users", get(admin::users).post(admin::create_user))
         .route("/api/v1/departments", get(admin::departments))
         .route("/api/v1/audit", get(admin::audit))
@@ -163,7 +167,7 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
         requirements::list, requirements::create, requirements::get, requirements::update,
         requirements::items, requirements::add_item, requirements::transitions, requirements::transition,
         requirements::outputs, requirements::add_output, requirements::similar,
-        admin::users, admin::create_user, admin::departments, admin::audit, admin::code_rule, admin::set_code_rule,
+        admin::users, admin::create_user, admin::departments, admin::audit, admin::code_rule, admin::set_code_rule, admin::projects, admin::create_project,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&BearerAuth),
