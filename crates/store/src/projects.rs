@@ -10,9 +10,12 @@ use reqloop_domain::project::{Project, ProjectFields};
 use crate::db::unique;
 use crate::{Error, Result, Store, Who};
 
+/// id, version, code, name, customer, manager, created_at
+type ProjectRow = (i64, i64, String, String, Option<i64>, i64, String);
+
 impl Store {
     pub async fn list_projects(&self) -> Result<Vec<Project>> {
-        let rows: Vec<(i64, i64, String, String, Option<i64>, i64, String)> = sqlx::query_as(
+        let rows: Vec<ProjectRow> = sqlx::query_as(
             "SELECT id, version, code, name, customer_id, manager_id, created_at FROM projects ORDER BY code LIMIT 1000",
         )
         .fetch_all(&self.pool)
