@@ -657,6 +657,22 @@ both_backends!(pages_need_a_login_and_speak_chinese_first, |db| {
         list.text.contains("/lang/en?next=%2Fcustomers%3Fgrade%3DA"),
         "switching language comes back to the same page"
     );
+    for (path, expect) in [
+        ("/requirements?stage=review", "需求评审"),
+        ("/projects", "GT-2026-01"),
+        ("/requirements/1", "客户需求识别表"),
+    ] {
+        let page = send(
+            &app,
+            Request::get(path)
+                .header(header::AUTHORIZATION, format!("Bearer {t}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        assert!(page.text.contains(expect), "{path} shows {expect}");
+    }
     let coming = send(
         &app,
         Request::get("/complaints")

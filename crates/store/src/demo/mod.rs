@@ -189,13 +189,32 @@ async fn load_requirements(store: &Store, admin: &Actor, now: DateTime<Utc>) -> 
     use reqloop_domain::requirement::{ItemFields, RequirementFields, Stage};
     let channels = reqloop_domain::requirement::Channel::ALL;
     let departments = store.departments().await?;
+    let manager = store
+        .user_by_username("pm")
+        .await?
+        .map_or(admin.user_id, |u| u.id);
+    let mut projects = Vec::new();
+    for (code, name, customer) in [
+        ("GT-2026-01", "高铁牵引电机配套项目", 1),
+        ("DT-2026-03", "城轨车辆辅助电源改造项目", 2),
+        ("JC-2026-07", "年度检测服务框架项目", 3),
+    ] {
+        let fields = reqloop_domain::project::ProjectFields {
+            code: code.into(),
+            name: name.into(),
+            customer_id: Some(reqloop_domain::ids::CustomerId(customer)),
+            manager_id: manager,
+            team: vec![admin.user_id],
+        };
+        projects.push(store.create_project(admin, fields, now).await?.id);
+    }
     for i in 0..DEMO_REQUIREMENTS {
         let (title, category, sub, urgency) = data::REQUIREMENTS[i % data::REQUIREMENTS.len()];
         let parse = |v: &str| crate::Error::Other(format!("demo value {v}"));
         let customer = reqloop_domain::ids::CustomerId((i % data::COMPANIES.len()) as i64 + 1);
         let fields = RequirementFields {
             customer_id: customer,
-            project_id: None,
+            project_id: (i % 4 != 3).then(|| projects[i % projects.len()]),
             title: title.into(),
             description: format!(
                 "{title}。客户在第{}次沟通中提出，需逐条识别并评审。",

@@ -54,6 +54,7 @@ pub fn routes() -> Router<AppState> {
             "/requirements/{id}/transitions",
             post(requirements::transition),
         )
+        .route("/projects", get(requirements::projects))
         .route("/{area}", get(coming))
 }
 
@@ -63,7 +64,7 @@ pub const NAV: &[(&str, &str, bool)] = &[
     ("requirements", "/requirements", true),
     ("reviews", "/reviews", false),
     ("handoffs", "/handoffs", false),
-    ("projects", "/projects", false),
+    ("projects", "/projects", true),
     ("contracts", "/contracts", false),
     ("changes", "/changes", false),
     ("deliveries", "/orders", false),

@@ -178,6 +178,7 @@ struct FormPage {
     v: HashMap<String, String>,
     errors: HashMap<String, String>,
     customers: Vec<Opt>,
+    projects: Vec<Opt>,
     selects: Vec<(&'static str, String, Vec<Opt>, bool)>,
 }
 
@@ -213,7 +214,12 @@ async fn form_page(
         Ok(p) => p.items,
         Err(e) => return error_page(u, e.into()),
     };
+    let projects = match s.store.list_projects().await {
+        Ok(p) => p,
+        Err(e) => return error_page(u, e.into()),
+    };
     let chosen = form.get("customer_id");
+    let chosen_project = form.get("project_id");
     let sel = |name: &str, set: &str, ids: Vec<&'static str>| -> (String, Vec<Opt>) {
         let current = form.get(name);
         (
@@ -277,6 +283,16 @@ async fn form_page(
                 )
             })
             .collect(),
+        projects: projects
+            .iter()
+            .map(|p| {
+                (
+                    p.id.to_string(),
+                    format!("{} {}", p.fields.code, p.fields.name),
+                    p.id.to_string() == chosen_project,
+                )
+            })
+            .collect(),
         selects,
     };
     render(&page)
@@ -297,8 +313,10 @@ pub async fn new_form(
         ("kind".into(), "stated".into()),
         ("urgency".into(), "general".into()),
     ];
-    if let Some(c) = q.get("customer_id") {
-        defaults.push(("customer_id".into(), c.clone()));
+    for key in ["customer_id", "project_id"] {
+        if let Some(v) = q.get(key) {
+            defaults.push((key.into(), v.clone()));
+        }
     }
     form_page(&s, &u, &FormData(defaults), HashMap::new(), String::new()).await
 }
@@ -328,9 +346,18 @@ fn parse_form(form: &FormData) -> Result<RequirementFields, FieldErrors> {
     else {
         return Err(e);
     };
+    let project_text = form.get("project_id");
+    let project_id = if project_text.is_empty() {
+        None
+    } else {
+        project_text.parse().ok()
+    };
+    if project_id.is_none() && !project_text.is_empty() {
+        e.add("project_id", "choice");
+    }
     let mut f = RequirementFields {
         customer_id,
-        project_id: None,
+        project_id,
         title: form.get("title"),
         description: form.get("description"),
         channel,
@@ -747,4 +774,58 @@ pub async fn transition(
                 .into_response()
         }
     }
+}
+
+// ---- projects ----
+
+#[derive(Template)]
+#[template(path = "projects.html")]
+struct ProjectsPage {
+    c: Chrome,
+    /// (id, code, name, manager, team)
+    rows: Vec<(i64, String, String, String, String)>,
+}
+
+pub async fn projects(State(s): State<AppState>, u: PageUser) -> Response {
+    let loaded = async {
+        let projects = s.store.list_projects().await?;
+        let users = s.store.list_users().await?;
+        Ok::<_, AppError>((projects, users))
+    }
+    .await;
+    let (projects, users) = match loaded {
+        Ok(v) => v,
+        Err(e) => return error_page(&u, e),
+    };
+    let name = |id: reqloop_domain::ids::UserId| {
+        users
+            .iter()
+            .find(|x| x.id == id)
+            .map(|x| x.display_name.clone())
+            .unwrap_or_default()
+    };
+    let rows = projects
+        .iter()
+        .map(|p| {
+            let team = p
+                .fields
+                .team
+                .iter()
+                .map(|m| name(*m))
+                .collect::<Vec<_>>()
+                .join("、");
+            (
+                p.id,
+                p.fields.code.clone(),
+                p.fields.name.clone(),
+                name(p.fields.manager_id),
+                team,
+            )
+        })
+        .collect();
+    let title = u.t.t("nav.projects").to_string();
+    render(&ProjectsPage {
+        c: Chrome::new(&u, "projects", title),
+        rows,
+    })
 }
