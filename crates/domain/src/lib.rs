@@ -10,6 +10,7 @@ pub mod access;
 pub mod audit;
 pub mod coding;
 pub mod customer;
+pub mod deadline;
 pub mod fields;
 pub mod ids;
 pub mod project;

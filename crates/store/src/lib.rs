@@ -17,7 +17,9 @@ mod users;
 pub use audit::{AuditFilter, VerifyReport};
 pub use customers::{CustomerFilter, HistoryEntry};
 pub use db::{Backend, Page, Store, Who};
-pub use requirements::{Item, RequirementFilter, SimilarRequirement, StageOutput, Transition};
+pub use requirements::{
+    Item, LedgerRow, RequirementFilter, SimilarRequirement, StageOutput, Transition,
+};
 pub use users::{random_token, LoginOutcome, SessionInfo, SESSION_HOURS};
 
 use reqloop_domain::FieldErrors;

@@ -705,3 +705,72 @@ impl Store {
         Ok(after)
     }
 }
+
+/// One line of the tracking ledger (跟踪台账, F23): the requirement, when it entered each stage,
+/// and whether its current stage is overdue.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LedgerRow {
+    pub requirement: Requirement,
+    /// The latest time the requirement entered each stage (identification: when collected).
+    pub entered: Vec<(Stage, String)>,
+    pub due: String,
+    pub overdue: bool,
+}
+
+impl Store {
+    /// The ledger for a page of requirements: one query for the requirements, one for their moves.
+    pub async fn ledger(
+        &self,
+        actor: &Actor,
+        f: &RequirementFilter,
+        now: DateTime<Utc>,
+    ) -> Result<Page<LedgerRow>> {
+        let page = self.list_requirements(actor, f).await?;
+        let ids: Vec<i64> = page.items.iter().map(|r| r.id).collect();
+        let mut moves: std::collections::HashMap<i64, Vec<(String, String)>> =
+            std::collections::HashMap::new();
+        if !ids.is_empty() {
+            let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT requirement_id, to_stage, at FROM requirement_transitions WHERE requirement_id IN ({}) ORDER BY id",
+                marks.join(", ")
+            );
+            let mut q = sqlx::query_as::<_, (i64, String, String)>(&sql);
+            for id in &ids {
+                q = q.bind(*id);
+            }
+            for (rid, stage, at) in q.fetch_all(&self.pool).await? {
+                moves.entry(rid).or_default().push((stage, at));
+            }
+        }
+        let items = page
+            .items
+            .into_iter()
+            .map(|r| {
+                let mut entered: Vec<(Stage, String)> =
+                    vec![(Stage::Identification, r.created_at.clone())];
+                for (stage, at) in moves.remove(&r.id).unwrap_or_default() {
+                    if let Ok(stage) = stage.parse::<Stage>() {
+                        entered.retain(|(s, _)| *s != stage);
+                        entered.push((stage, at));
+                    }
+                }
+                entered.sort_by_key(|(s, _)| Stage::ALL.iter().position(|x| x == s));
+                let since = reqloop_domain::time::from_db(&r.stage_entered_at).unwrap_or(now);
+                let due = reqloop_domain::deadline::stage_due(r.fields.urgency, since);
+                let overdue = r.stage != Stage::Closed
+                    && reqloop_domain::deadline::overdue(r.fields.urgency, since, now);
+                LedgerRow {
+                    entered,
+                    due: reqloop_domain::time::to_db(due),
+                    overdue,
+                    requirement: r,
+                }
+            })
+            .collect();
+        Ok(Page {
+            items,
+            total: page.total,
+        })
+    }
+}

@@ -455,7 +455,7 @@ both_backends!(projects_group_requirements, |db| {
     let t = login(&app, "admin", "admin123").await;
     let pm = login(&app, "pm", reqloop_store::demo::DEMO_PASSWORD).await;
     let (_, me) = call(&app, "GET", "/api/v1/auth/me", &pm, None).await;
-    let body = json!({"code": "GT-2026-01", "name": "高铁牵引电机配套项目", "customer_id": 1, "manager_id": me["user_id"], "team": [2, 3]});
+    let body = json!({"code": "T-2026-99", "name": "测试用配套项目", "customer_id": 1, "manager_id": me["user_id"], "team": [2, 3]});
     // A project manager sees no customers outside the department's scope: the customer is unknown to them.
     assert_eq!(
         call(&app, "POST", "/api/v1/projects", &pm, Some(body.clone()))
@@ -507,5 +507,83 @@ both_backends!(projects_group_requirements, |db| {
     .await;
     assert_eq!(list["total"], 1);
     let (_, projects) = call(&app, "GET", "/api/v1/projects", &zhang, None).await;
-    assert_eq!(projects[0]["team"], json!([2, 3]));
+    let mine = projects
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["code"] == "T-2026-99")
+        .unwrap();
+    assert_eq!(mine["team"], json!([2, 3]));
 });
+
+struct Later;
+
+impl reqloop_domain::time::Clock for Later {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now() + chrono::Duration::days(30)
+    }
+}
+
+both_backends!(
+    the_ledger_shows_time_nodes_and_overdue_marks_and_exports,
+    |db| {
+        reqloop_store::demo::load(&db.store, chrono::Utc::now())
+            .await
+            .unwrap();
+        // A month later, every open requirement's stage is overdue.
+        let app = reqloop_web::router(reqloop_web::AppState {
+            store: db.store.clone(),
+            clock: Arc::new(Later),
+            secure_cookies: false,
+        });
+        let t = login(&app, "admin", "admin123").await;
+        let get = |path: &str| {
+            Request::get(path)
+                .header(header::AUTHORIZATION, format!("Bearer {t}"))
+                .body(Body::empty())
+                .unwrap()
+        };
+        let page = app
+            .clone()
+            .oneshot(get("/ledger?stage=review"))
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        let html = String::from_utf8(
+            page.into_body()
+                .collect()
+                .await
+                .unwrap()
+                .to_bytes()
+                .to_vec(),
+        )
+        .unwrap();
+        assert!(html.contains("超期") && html.contains("ledger-table"));
+        let csv = app.clone().oneshot(get("/ledger.csv")).await.unwrap();
+        assert_eq!(
+            csv.headers()[header::CONTENT_TYPE],
+            "text/csv; charset=utf-8"
+        );
+        let text = String::from_utf8(csv.into_body().collect().await.unwrap().to_bytes().to_vec())
+            .unwrap();
+        assert!(text.starts_with('\u{feff}'));
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines.len(),
+            1 + reqloop_store::demo::DEMO_REQUIREMENTS,
+            "a header and every requirement"
+        );
+        assert!(lines[0].contains("编号"));
+        let closed = lines.iter().filter(|l| l.contains("已关闭")).count();
+        let overdue = lines
+            .iter()
+            .skip(1)
+            .filter(|l| l.ends_with("\"超期\""))
+            .count();
+        assert_eq!(
+            overdue + closed,
+            reqloop_store::demo::DEMO_REQUIREMENTS,
+            "open ones are overdue, closed ones never"
+        );
+    }
+);

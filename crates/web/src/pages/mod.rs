@@ -55,6 +55,8 @@ pub fn routes() -> Router<AppState> {
             post(requirements::transition),
         )
         .route("/projects", get(requirements::projects))
+        .route("/ledger", get(requirements::ledger))
+        .route("/ledger.csv", get(requirements::ledger_csv))
         .route("/{area}", get(coming))
 }
 
@@ -62,6 +64,7 @@ pub fn routes() -> Router<AppState> {
 pub const NAV: &[(&str, &str, bool)] = &[
     ("customers", "/customers", true),
     ("requirements", "/requirements", true),
+    ("ledger", "/ledger", true),
     ("reviews", "/reviews", false),
     ("handoffs", "/handoffs", false),
     ("projects", "/projects", true),

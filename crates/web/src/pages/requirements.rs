@@ -7,6 +7,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use futures_util::StreamExt;
 use reqloop_domain::access::Action;
 use reqloop_domain::ids::{CustomerId, DepartmentId};
 use reqloop_domain::requirement::{
@@ -828,4 +829,229 @@ pub async fn projects(State(s): State<AppState>, u: PageUser) -> Response {
         c: Chrome::new(&u, "projects", title),
         rows,
     })
+}
+
+// ---- tracking ledger (F23) ----
+
+/// (id, code, title, stage, stage label, entered per stage, due, overdue)
+type LedgerLine = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    Vec<String>,
+    String,
+    bool,
+);
+
+#[derive(Template)]
+#[template(path = "ledger.html")]
+struct LedgerPage {
+    c: Chrome,
+    stages: Vec<Opt>,
+    urgencies: Vec<Opt>,
+    stage_headers: Vec<String>,
+    rows: Vec<LedgerLine>,
+    pager: Pager,
+    csv_link: String,
+}
+
+fn ledger_filter(q: &[(String, String)], page: Option<i64>, per_page: i64) -> RequirementFilter {
+    let get = |k: &str| {
+        q.iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    RequirementFilter {
+        stage: get("stage").parse().ok(),
+        urgency: get("urgency").parse().ok(),
+        customer_id: get("customer_id").parse().ok(),
+        project_id: get("project_id").parse().ok(),
+        page,
+        per_page: Some(per_page),
+        sort: Some("-id".into()),
+        ..Default::default()
+    }
+}
+
+/// Month-day and time in Shanghai, short enough for a column.
+fn short_time(stored: &str) -> String {
+    display_local(stored)
+        .get(5..)
+        .unwrap_or_default()
+        .to_string()
+}
+
+pub async fn ledger(
+    State(s): State<AppState>,
+    u: PageUser,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Response {
+    let t = u.t;
+    let page: i64 = q
+        .iter()
+        .find(|(k, _)| k == "page")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(1);
+    let filter = ledger_filter(&q, Some(page), 50);
+    let list = match s.store.ledger(&u.actor, &filter, s.clock.now()).await {
+        Ok(l) => l,
+        Err(e) => return error_page(&u, e.into()),
+    };
+    let nine = &Stage::ALL[..9];
+    let rows = list
+        .items
+        .iter()
+        .map(|row| {
+            let r = &row.requirement;
+            let dates = nine
+                .iter()
+                .map(|st| {
+                    row.entered
+                        .iter()
+                        .find(|(s, _)| s == st)
+                        .map(|(_, at)| short_time(at))
+                        .unwrap_or_default()
+                })
+                .collect();
+            (
+                r.id,
+                r.code.clone(),
+                r.fields.title.clone(),
+                r.stage.as_str().to_string(),
+                t.label("stage", r.stage.as_str()),
+                dates,
+                short_time(&row.due),
+                row.overdue,
+            )
+        })
+        .collect();
+    let keep: Vec<(String, String)> = q.iter().filter(|(k, _)| k != "page").cloned().collect();
+    let mut csv = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in keep.iter().filter(|(_, v)| !v.is_empty()) {
+        csv.append_pair(k, v);
+    }
+    let page = LedgerPage {
+        c: Chrome::new(&u, "ledger", t.t("nav.ledger").to_string()),
+        stages: opts(Stage::ALL, Stage::as_str, &t, "stage", filter.stage),
+        urgencies: opts(Urgency::ALL, Urgency::as_str, &t, "urgency", filter.urgency),
+        stage_headers: nine
+            .iter()
+            .map(|st| t.label("stage", st.as_str()))
+            .collect(),
+        rows,
+        pager: Pager::new(page, 50, list.total, "/ledger", &keep),
+        csv_link: format!("/ledger.csv?{}", csv.finish()),
+    };
+    render(&page)
+}
+
+fn csv_field(v: &str) -> String {
+    // Quote every field; a leading = + - @ is prefixed so spreadsheets do not run it as a formula.
+    let v = if v.starts_with(['=', '+', '-', '@']) {
+        format!("'{v}")
+    } else {
+        v.to_string()
+    };
+    format!("\"{}\"", v.replace('"', "\"\""))
+}
+
+/// The ledger as CSV (UTF-8 with BOM, Chinese headers), streamed 500 rows at a time with the
+/// list's filters.
+pub async fn ledger_csv(
+    State(s): State<AppState>,
+    u: PageUser,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Response {
+    let t = u.t;
+    let mut header: Vec<String> = [
+        "req.code",
+        "req.title",
+        "req.customer_id",
+        "req.urgency",
+        "req.stage",
+    ]
+    .iter()
+    .map(|k| t.t(k).to_string())
+    .collect();
+    header.extend(
+        Stage::ALL[..9]
+            .iter()
+            .map(|st| t.label("stage", st.as_str())),
+    );
+    header.push(t.t("ledger.due").to_string());
+    header.push(t.t("ledger.overdue").to_string());
+    let first = format!(
+        "\u{feff}{}\r\n",
+        header
+            .iter()
+            .map(|h| csv_field(h))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let state = (s, u, q, 1i64, false);
+    let body =
+        futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(first) }).chain(
+            futures_util::stream::unfold(state, |(s, u, q, page, done)| async move {
+                if done {
+                    return None;
+                }
+                let filter = ledger_filter(&q, Some(page), 500);
+                let list = match s.store.ledger(&u.actor, &filter, s.clock.now()).await {
+                    Ok(l) => l,
+                    Err(e) => {
+                        tracing::error!(error = %e, "ledger export failed");
+                        return None;
+                    }
+                };
+                let t = u.t;
+                let mut chunk = String::new();
+                for row in &list.items {
+                    let r = &row.requirement;
+                    let mut fields = vec![
+                        r.code.clone(),
+                        r.fields.title.clone(),
+                        r.fields.customer_id.0.to_string(),
+                        t.label("urgency", r.fields.urgency.as_str()),
+                        t.label("stage", r.stage.as_str()),
+                    ];
+                    fields.extend(Stage::ALL[..9].iter().map(|st| {
+                        row.entered
+                            .iter()
+                            .find(|(s, _)| s == st)
+                            .map(|(_, at)| display_local(at))
+                            .unwrap_or_default()
+                    }));
+                    fields.push(display_local(&row.due));
+                    fields.push(if row.overdue {
+                        t.t("ledger.overdue").to_string()
+                    } else {
+                        String::new()
+                    });
+                    chunk.push_str(
+                        &fields
+                            .iter()
+                            .map(|f| csv_field(f))
+                            .collect::<Vec<_>>()
+                            .join(","),
+                    );
+                    chunk.push_str("\r\n");
+                }
+                let done = page * 500 >= list.total;
+                Some((Ok(chunk), (s, u, q, page + 1, done)))
+            }),
+        );
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"ledger.csv\"",
+            ),
+        ],
+        axum::body::Body::from_stream(body),
+    )
+        .into_response()
 }
