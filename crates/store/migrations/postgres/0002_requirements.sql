@@ -22,9 +22,11 @@ CREATE TABLE requirements (
     created_at       TEXT NOT NULL,
     updated_at       TEXT NOT NULL
 );
--- The list's filters: by customer and stage (the hot path), by stage and urgency, by project.
+-- The list's filters: by customer and stage (the hot path), by stage (and urgency), by project;
+-- each ends in id so the newest-first page reads in index order.
 CREATE INDEX requirements_customer_stage ON requirements(customer_id, stage, id);
 CREATE INDEX requirements_stage_urgency ON requirements(stage, urgency, id);
+CREATE INDEX requirements_stage ON requirements(stage, id);
 CREATE INDEX requirements_project ON requirements(project_id, id);
 
 CREATE TABLE requirement_items (
