@@ -8,7 +8,7 @@ use serde::Deserialize;
 use sqlx::FromRow;
 use utoipa::IntoParams;
 
-use crate::db::{bind_all, paging, Arg, Conditions};
+use crate::db::{Arg, Conditions};
 use crate::{Error, Page, Result, Store};
 
 #[derive(FromRow)]
@@ -79,23 +79,8 @@ impl Store {
         if let Some(a) = f.actor_id {
             c.push("actor_id = ?", [Arg::Int(a)]);
         }
-        let w = c.where_clause();
-        let (total,): (i64,) = bind_all(
-            sqlx::query_as(&format!("SELECT COUNT(*) FROM audit_log{w}")),
-            &c.args,
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        let (limit, offset) = paging(f.page, f.per_page);
-        let n = c.next();
-        let sql = format!(
-            "SELECT {COLUMNS} FROM audit_log{w} ORDER BY seq DESC LIMIT ${n} OFFSET ${}",
-            n + 1
-        );
-        let mut args = c.args.clone();
-        args.extend([Arg::Int(limit), Arg::Int(offset)]);
-        let rows: Vec<Row> = bind_all(sqlx::query_as(&sql), &args)
-            .fetch_all(&self.pool)
+        let (rows, total): (Vec<Row>, i64) = self
+            .fetch_page("audit_log", COLUMNS, &c, "seq DESC", f.page, f.per_page)
             .await?;
         Ok(Page {
             items: rows.into_iter().map(Entry::from).collect(),

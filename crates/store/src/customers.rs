@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{FromRow, Row as _};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db::{bind_all, paging, Arg, Conditions, WriteTx};
+use crate::db::{bind_all, customer_scope, Arg, Conditions, WriteTx};
 use crate::{Error, Page, Result, Store, Who};
 
 const COLUMNS: &str = "id, version, code, name, short_name, industry, application, province, city, \
@@ -145,26 +145,6 @@ fn order_by(sort: Option<&str>) -> Result<String> {
     ))
 }
 
-/// Adds the actor's data scope as a SQL condition on `customers.id`/`account_manager_id`.
-pub(crate) fn scope_condition(c: &mut Conditions, actor: &Actor, column_prefix: &str) {
-    match access::customer_scope(actor) {
-        CustomerScope::All => {}
-        CustomerScope::Managed(u) => c.push(
-            &format!(
-                "({p}account_manager_id = ? OR {p}id IN (SELECT customer_id FROM customer_team WHERE user_id = ?))",
-                p = column_prefix
-            ),
-            [Arg::Int(u.0), Arg::Int(u.0)],
-        ),
-        CustomerScope::Department(d) => c.push(
-            &format!("{column_prefix}account_manager_id IN (SELECT id FROM users WHERE department_id = ?)"),
-            [Arg::Int(d.0)],
-        ),
-        CustomerScope::One(id) => c.push(&format!("{column_prefix}id = ?"), [Arg::Int(id.0)]),
-        CustomerScope::Nothing => c.push("1 = 0", []),
-    }
-}
-
 /// seq, at, actor, action, before, after
 type AuditRow = (i64, String, String, String, Option<String>, Option<String>);
 
@@ -186,7 +166,7 @@ impl Store {
         f: &CustomerFilter,
     ) -> Result<Page<Customer>> {
         let mut c = Conditions::default();
-        scope_condition(&mut c, actor, "");
+        customer_scope(&mut c, actor, "id");
         if !f.archived.unwrap_or(false) {
             c.push("archived = 0", []);
         }
@@ -222,21 +202,8 @@ impl Store {
             c.push("account_manager_id = ?", [Arg::Int(m)]);
         }
         let order = order_by(f.sort.as_deref())?;
-        let (limit, offset) = paging(f.page, f.per_page);
-        let where_sql = c.where_clause();
-        let count_sql = format!("SELECT COUNT(*) FROM customers{where_sql}");
-        let (total,): (i64,) = bind_all(sqlx::query_as(&count_sql), &c.args)
-            .fetch_one(&self.pool)
-            .await?;
-        let n = c.next();
-        let sql = format!(
-            "SELECT {COLUMNS} FROM customers{where_sql} ORDER BY {order} LIMIT ${n} OFFSET ${}",
-            n + 1
-        );
-        let mut args = c.args.clone();
-        args.extend([Arg::Int(limit), Arg::Int(offset)]);
-        let rows: Vec<Row> = bind_all(sqlx::query_as(&sql), &args)
-            .fetch_all(&self.pool)
+        let (rows, total): (Vec<Row>, i64) = self
+            .fetch_page("customers", COLUMNS, &c, &order, f.page, f.per_page)
             .await?;
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         let mut teams = self.teams(&ids).await?;
@@ -281,7 +248,7 @@ impl Store {
     async fn load_customer_scoped(&self, actor: &Actor, id: CustomerId) -> Result<Customer> {
         let mut c = Conditions::default();
         c.push("id = ?", [Arg::Int(id.0)]);
-        scope_condition(&mut c, actor, "");
+        customer_scope(&mut c, actor, "id");
         let sql = format!("SELECT {COLUMNS} FROM customers{}", c.where_clause());
         let row: Row = bind_all(sqlx::query_as(&sql), &c.args)
             .fetch_optional(&self.pool)

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use reqloop_domain::access::Actor;
+use reqloop_domain::access::{self, Actor, CustomerScope};
 use reqloop_domain::audit::{self, Entry};
 use reqloop_domain::time::to_db;
 use serde::Serialize;
@@ -300,6 +300,67 @@ pub(crate) fn unique(field: &'static str) -> impl FnOnce(sqlx::Error) -> Error {
     move |e| match &e {
         sqlx::Error::Database(d) if d.is_unique_violation() => Error::Duplicate(field),
         _ => Error::Db(e),
+    }
+}
+
+impl Store {
+    /// One page of `SELECT {columns} FROM {table}` under the conditions, in `order`, with the
+    /// total count: the one place lists page.
+    pub(crate) async fn fetch_page<R>(
+        &self,
+        table: &str,
+        columns: &str,
+        c: &Conditions,
+        order: &str,
+        page: Option<i64>,
+        per_page: Option<i64>,
+    ) -> Result<(Vec<R>, i64)>
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+    {
+        let w = c.where_clause();
+        let (total,): (i64,) = bind_all(
+            sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}{w}")),
+            &c.args,
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let (limit, offset) = paging(page, per_page);
+        let n = c.next();
+        let sql = format!(
+            "SELECT {columns} FROM {table}{w} ORDER BY {order} LIMIT ${n} OFFSET ${}",
+            n + 1
+        );
+        let mut args = c.args.clone();
+        args.extend([Arg::Int(limit), Arg::Int(offset)]);
+        let rows = bind_all(sqlx::query_as(&sql), &args)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok((rows, total))
+    }
+}
+
+/// Restricts `column` (a customer id) to the customers the actor sees (`access::customer_scope`),
+/// in SQL, so lists are filtered in the database and never after loading.
+pub(crate) fn customer_scope(c: &mut Conditions, actor: &Actor, column: &str) {
+    match access::customer_scope(actor) {
+        CustomerScope::All => {}
+        CustomerScope::Managed(u) => c.push(
+            &format!(
+                "({column} IN (SELECT id FROM customers WHERE account_manager_id = ?) \
+                 OR {column} IN (SELECT customer_id FROM customer_team WHERE user_id = ?))"
+            ),
+            [Arg::Int(u.0), Arg::Int(u.0)],
+        ),
+        CustomerScope::Department(d) => c.push(
+            &format!(
+                "{column} IN (SELECT id FROM customers WHERE account_manager_id IN \
+                 (SELECT id FROM users WHERE department_id = ?))"
+            ),
+            [Arg::Int(d.0)],
+        ),
+        CustomerScope::One(id) => c.push(&format!("{column} = ?"), [Arg::Int(id.0)]),
+        CustomerScope::Nothing => c.push("1 = 0", []),
     }
 }
 

@@ -2,7 +2,7 @@
 //! A requirement is visible exactly when its customer is (the customer's data scope).
 
 use chrono::{DateTime, Datelike, Utc};
-use reqloop_domain::access::{self, Actor, CustomerScope};
+use reqloop_domain::access::Actor;
 use reqloop_domain::ids::{CustomerId, DepartmentId};
 use reqloop_domain::requirement::{
     self, ItemFields, Move, Requirement, RequirementFields, RequirementPatch, Stage, StageFacts,
@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db::{bind_all, paging, Arg, Conditions};
+use crate::db::{bind_all, customer_scope, Arg, Conditions};
 use crate::{Error, Page, Result, Store, Who};
 
 const COLUMNS: &str = "id, version, code, customer_id, project_id, title, description, channel, category, sub_category, \
@@ -115,24 +115,6 @@ fn order_by(sort: Option<&str>) -> Result<String> {
     ))
 }
 
-/// `customer_id` restricted to the customers the actor sees.
-fn scope(c: &mut Conditions, actor: &Actor) {
-    match access::customer_scope(actor) {
-        CustomerScope::All => {}
-        CustomerScope::Managed(u) => c.push(
-            "(customer_id IN (SELECT id FROM customers WHERE account_manager_id = ?) \
-             OR customer_id IN (SELECT customer_id FROM customer_team WHERE user_id = ?))",
-            [Arg::Int(u.0), Arg::Int(u.0)],
-        ),
-        CustomerScope::Department(d) => c.push(
-            "customer_id IN (SELECT id FROM customers WHERE account_manager_id IN (SELECT id FROM users WHERE department_id = ?))",
-            [Arg::Int(d.0)],
-        ),
-        CustomerScope::One(id) => c.push("customer_id = ?", [Arg::Int(id.0)]),
-        CustomerScope::Nothing => c.push("1 = 0", []),
-    }
-}
-
 /// One stage move as recorded.
 #[derive(Debug, Clone, Serialize, FromRow, ToSchema)]
 pub struct Transition {
@@ -229,7 +211,7 @@ impl Store {
         let mut found: Vec<SimilarRequirement> = Vec::new();
         for same_customer in [true, false] {
             let mut c = Conditions::default();
-            scope(&mut c, actor);
+            customer_scope(&mut c, actor, "customer_id");
             c.push("id <> ?", [Arg::Int(id)]);
             if same_customer {
                 c.push("customer_id = ?", [Arg::Int(r.fields.customer_id.0)]);
@@ -280,7 +262,7 @@ impl Store {
         f: &RequirementFilter,
     ) -> Result<Page<Requirement>> {
         let mut c = Conditions::default();
-        scope(&mut c, actor);
+        customer_scope(&mut c, actor, "customer_id");
         if let Some(id) = f.customer_id {
             c.push("customer_id = ?", [Arg::Int(id)]);
         }
@@ -307,23 +289,8 @@ impl Store {
             );
         }
         let order = order_by(f.sort.as_deref())?;
-        let (limit, offset) = paging(f.page, f.per_page);
-        let w = c.where_clause();
-        let (total,): (i64,) = bind_all(
-            sqlx::query_as(&format!("SELECT COUNT(*) FROM requirements{w}")),
-            &c.args,
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        let n = c.next();
-        let sql = format!(
-            "SELECT {COLUMNS} FROM requirements{w} ORDER BY {order} LIMIT ${n} OFFSET ${}",
-            n + 1
-        );
-        let mut args = c.args.clone();
-        args.extend([Arg::Int(limit), Arg::Int(offset)]);
-        let rows: Vec<Row> = bind_all(sqlx::query_as(&sql), &args)
-            .fetch_all(&self.pool)
+        let (rows, total): (Vec<Row>, i64) = self
+            .fetch_page("requirements", COLUMNS, &c, &order, f.page, f.per_page)
             .await?;
         Ok(Page {
             items: rows
@@ -354,7 +321,7 @@ impl Store {
     pub async fn get_requirement(&self, actor: &Actor, id: i64) -> Result<Requirement> {
         let mut c = Conditions::default();
         c.push("id = ?", [Arg::Int(id)]);
-        scope(&mut c, actor);
+        customer_scope(&mut c, actor, "customer_id");
         let sql = format!("SELECT {COLUMNS} FROM requirements{}", c.where_clause());
         let row: Row = bind_all(sqlx::query_as(&sql), &c.args)
             .fetch_optional(&self.pool)

@@ -17,7 +17,7 @@ use reqloop_domain::user::{Role, User};
 use reqloop_domain::FieldErrors;
 use reqloop_store::{CustomerFilter, HistoryEntry};
 
-use super::{error_page, may, render, Chrome, FormData, Pager};
+use super::{choices, error_page, field_messages, may, render, Chrome, FormData, Opt, Pager};
 use crate::auth::PageUser;
 use crate::error::AppError;
 use crate::i18n::Tr;
@@ -26,27 +26,7 @@ use crate::AppState;
 const PER_PAGE: i64 = 20;
 
 /// A drop-down option: (value, label, selected).
-type Opt = (String, String, bool);
-
-fn options<T: Copy + PartialEq>(
-    all: &[T],
-    id: impl Fn(T) -> &'static str,
-    t: &Tr,
-    set: &str,
-    selected: Option<T>,
-) -> Vec<Opt> {
-    all.iter()
-        .map(|v| {
-            (
-                id(*v).to_string(),
-                t.label(set, id(*v)),
-                Some(*v) == selected,
-            )
-        })
-        .collect()
-}
-
-fn text_options(values: impl IntoIterator<Item = String>, selected: &str) -> Vec<Opt> {
+fn text_choices(values: impl IntoIterator<Item = String>, selected: &str) -> Vec<Opt> {
     values
         .into_iter()
         .map(|v| (v.clone(), v.clone(), v == selected))
@@ -262,10 +242,10 @@ pub async fn list(
         rows,
         pager,
         q: get("q"),
-        grades: options(Grade::ALL, Grade::as_str, &t, "grade", grade),
-        tiers: options(Tier::ALL, Tier::as_str, &t, "tier", tier),
-        industries: text_options(industries, &get("industry")),
-        provinces: text_options(PROVINCES.iter().map(|p| p.0.to_string()), &get("province")),
+        grades: choices(Grade::ALL, Grade::as_str, &t, "grade", grade),
+        tiers: choices(Tier::ALL, Tier::as_str, &t, "tier", tier),
+        industries: text_choices(industries, &get("industry")),
+        provinces: text_choices(PROVINCES.iter().map(|p| p.0.to_string()), &get("province")),
         managers: staff
             .iter()
             .filter(|m| m.role == Role::AccountManager || m.role == Role::MarketingManager)
@@ -638,16 +618,6 @@ fn parse_form(form: &FormData, with_confidential: bool) -> Result<CustomerFields
     e.finish().map(|_| fields)
 }
 
-fn translate(t: &Tr, errors: &FieldErrors) -> HashMap<String, String> {
-    let mut out = HashMap::new();
-    for e in &errors.0 {
-        let field = e.field.trim_start_matches("confidential.").to_string();
-        out.entry(field)
-            .or_insert_with(|| t.t(&format!("err.{}", e.code)).to_string());
-    }
-    out
-}
-
 #[allow(clippy::too_many_arguments)]
 async fn form_page(
     s: &AppState,
@@ -718,7 +688,7 @@ async fn form_page(
             ),
             single("credit_rating"),
         ),
-        provinces: text_options(
+        provinces: text_choices(
             PROVINCES.iter().map(|p| p.0.to_string()),
             &single("province"),
         ),
@@ -853,7 +823,10 @@ fn form_errors(u: &PageUser, e: AppError) -> (HashMap<String, String>, String) {
                 .map(|(field, code)| reqloop_domain::FieldError { field, code })
                 .collect(),
         );
-        return (translate(&t, &errors), t.t("form.fix_errors").to_string());
+        return (
+            field_messages(&t, &errors),
+            t.t("form.fix_errors").to_string(),
+        );
     }
     let notice = match e.code {
         "stale_version" => t.t("form.stale"),
@@ -1024,7 +997,14 @@ pub async fn add_contact(
     {
         Ok(_) => Redirect::to(&format!("/customers/{id}#contacts")).into_response(),
         Err(reqloop_store::Error::Invalid(errors)) => {
-            let resp = detail_page(&s, &u, CustomerId(id), fields, translate(&u.t, &errors)).await;
+            let resp = detail_page(
+                &s,
+                &u,
+                CustomerId(id),
+                fields,
+                field_messages(&u.t, &errors),
+            )
+            .await;
             (axum::http::StatusCode::BAD_REQUEST, resp).into_response()
         }
         Err(e) => error_page(&u, e.into()),

@@ -431,6 +431,40 @@ impl Pager {
     }
 }
 
+/// A drop-down option: (value, label, selected).
+pub type Opt = (String, String, bool);
+
+/// The options of a closed set, labelled from i18n (`<set>.<value>`).
+pub fn choices<T: Copy + PartialEq>(
+    all: &[T],
+    id: fn(T) -> &'static str,
+    t: &Tr,
+    set: &str,
+    selected: Option<T>,
+) -> Vec<Opt> {
+    all.iter()
+        .map(|v| {
+            (
+                id(*v).to_string(),
+                t.label(set, id(*v)),
+                Some(*v) == selected,
+            )
+        })
+        .collect()
+}
+
+/// The first message per field, translated, for showing next to form fields (a
+/// `confidential.x` field shows next to `x`).
+pub fn field_messages(t: &Tr, errors: &reqloop_domain::FieldErrors) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for e in &errors.0 {
+        let field = e.field.trim_start_matches("confidential.").to_string();
+        out.entry(field)
+            .or_insert_with(|| t.t(&format!("err.{}", e.code)).to_string());
+    }
+    out
+}
+
 /// Whether the actor may do `action` (for showing buttons; handlers check again).
 pub fn may(actor: &Actor, action: Action) -> bool {
     actor.require(action).is_ok()

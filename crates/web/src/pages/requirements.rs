@@ -18,33 +18,13 @@ use reqloop_domain::time::display_local;
 use reqloop_domain::FieldErrors;
 use reqloop_store::{CustomerFilter, RequirementFilter};
 
-use super::{error_page, may, render, Chrome, FormData, Pager};
+use super::{choices, error_page, field_messages, may, render, Chrome, FormData, Opt, Pager};
 use crate::auth::PageUser;
 use crate::error::AppError;
 use crate::i18n::Tr;
 use crate::AppState;
 
 const PER_PAGE: i64 = 20;
-
-type Opt = (String, String, bool);
-
-fn opts<T: Copy + PartialEq>(
-    all: &[T],
-    id: fn(T) -> &'static str,
-    t: &Tr,
-    set: &str,
-    selected: Option<T>,
-) -> Vec<Opt> {
-    all.iter()
-        .map(|v| {
-            (
-                id(*v).to_string(),
-                t.label(set, id(*v)),
-                Some(*v) == selected,
-            )
-        })
-        .collect()
-}
 
 /// Names of the given customers, one query.
 async fn customer_names(s: &AppState, u: &PageUser) -> Result<HashMap<i64, String>, AppError> {
@@ -159,8 +139,8 @@ pub async fn list(
         pager: Pager::new(page, PER_PAGE, list.total, "/requirements", &keep),
         q: get("q"),
         customer_id: get("customer_id"),
-        stages: opts(Stage::ALL, Stage::as_str, &t, "stage", stage),
-        urgencies: opts(Urgency::ALL, Urgency::as_str, &t, "urgency", urgency),
+        stages: choices(Stage::ALL, Stage::as_str, &t, "stage", stage),
+        urgencies: choices(Urgency::ALL, Urgency::as_str, &t, "urgency", urgency),
         filtered: ["q", "stage", "urgency", "customer_id"]
             .iter()
             .any(|k| !get(k).is_empty()),
@@ -380,15 +360,6 @@ fn parse_form(form: &FormData) -> Result<RequirementFields, FieldErrors> {
     }
 }
 
-fn translate(t: &Tr, errors: &FieldErrors) -> HashMap<String, String> {
-    let mut out = HashMap::new();
-    for e in &errors.0 {
-        out.entry(e.field.clone())
-            .or_insert_with(|| t.t(&format!("err.{}", e.code)).to_string());
-    }
-    out
-}
-
 pub async fn create(State(s): State<AppState>, u: PageUser, form: FormData) -> Response {
     if let Err(e) = u.actor.require(Action::RequirementWrite) {
         return error_page(&u, e.into());
@@ -403,7 +374,7 @@ pub async fn create(State(s): State<AppState>, u: PageUser, form: FormData) -> R
             let notice = u.t.t("form.fix_errors").to_string();
             (
                 StatusCode::BAD_REQUEST,
-                form_page(&s, &u, &form, translate(&u.t, &errors), notice).await,
+                form_page(&s, &u, &form, field_messages(&u.t, &errors), notice).await,
             )
                 .into_response()
         }
@@ -549,7 +520,7 @@ async fn detail_page(
                 )
             })
             .collect(),
-        categories: opts(
+        categories: choices(
             Category::ALL,
             Category::as_str,
             &t,
@@ -689,7 +660,7 @@ pub async fn add_item(
             let notice = u.t.t("form.fix_errors").to_string();
             (
                 StatusCode::BAD_REQUEST,
-                detail_page(&s, &u, id, notice, translate(&u.t, &errors)).await,
+                detail_page(&s, &u, id, notice, field_messages(&u.t, &errors)).await,
             )
                 .into_response()
         }
@@ -935,8 +906,8 @@ pub async fn ledger(
     }
     let page = LedgerPage {
         c: Chrome::new(&u, "ledger", t.t("nav.ledger").to_string()),
-        stages: opts(Stage::ALL, Stage::as_str, &t, "stage", filter.stage),
-        urgencies: opts(Urgency::ALL, Urgency::as_str, &t, "urgency", filter.urgency),
+        stages: choices(Stage::ALL, Stage::as_str, &t, "stage", filter.stage),
+        urgencies: choices(Urgency::ALL, Urgency::as_str, &t, "urgency", filter.urgency),
         stage_headers: nine
             .iter()
             .map(|st| t.label("stage", st.as_str()))
