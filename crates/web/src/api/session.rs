@@ -95,11 +95,7 @@ pub async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .or_else(|| auth::cookie(&headers, auth::SESSION_COOKIE));
+    let token = auth::bearer(&headers).or_else(|| auth::cookie(&headers, auth::SESSION_COOKIE));
     if let Some(t) = token {
         state.store.delete_session(t).await?;
     }

@@ -645,8 +645,18 @@ pub async fn add_item(
     if let Err(e) = u.actor.require(Action::RequirementWrite) {
         return error_page(&u, e.into());
     }
-    let category: Category = form.get("category").parse().unwrap_or(Category::Product);
-    let department_id = DepartmentId(form.get("department_id").parse().unwrap_or(0));
+    let (Ok(category), Ok(department)) = (
+        form.get("category").parse::<Category>(),
+        form.get("department_id").parse::<i64>(),
+    ) else {
+        let notice = u.t.t("err.choice").to_string();
+        return (
+            StatusCode::BAD_REQUEST,
+            detail_page(&s, &u, id, notice, HashMap::new()).await,
+        )
+            .into_response();
+    };
+    let department_id = DepartmentId(department);
     let item = ItemFields {
         description: form.get("description"),
         category,
