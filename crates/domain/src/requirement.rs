@@ -93,6 +93,8 @@ pub struct StageFacts {
     pub items: usize,
     /// Stages whose output record is on file (and not superseded by rework).
     pub outputs: Vec<Stage>,
+    /// Merged into another requirement (F7): it no longer moves.
+    pub merged: bool,
 }
 
 impl StageFacts {
@@ -126,6 +128,10 @@ pub enum StageError {
     MissingOutputs(Vec<&'static str>),
     #[error("going back needs a reason")]
     ReasonRequired,
+    #[error("the requirement was merged into another one")]
+    Merged,
+    #[error("a requirement can only be merged into another open, unmerged requirement of the same customer")]
+    BadMerge,
 }
 
 impl StageError {
@@ -136,6 +142,8 @@ impl StageError {
             StageError::Skip { .. } => "stage_skipped",
             StageError::MissingOutputs(_) => "missing_outputs",
             StageError::ReasonRequired => "reason_required",
+            StageError::Merged => "merged",
+            StageError::BadMerge => "bad_merge",
         }
     }
 }
@@ -150,6 +158,9 @@ pub fn transition(
 ) -> Result<Move, StageError> {
     if from == Stage::Closed {
         return Err(StageError::Closed);
+    }
+    if facts.merged {
+        return Err(StageError::Merged);
     }
     if to == from {
         return Err(StageError::SameStage);
@@ -171,6 +182,21 @@ pub fn transition(
         ));
     }
     Ok(Move::Forward)
+}
+
+/// Whether `duplicate` may be merged into `target` (F7: both kept, one marked merged into the
+/// other): two different requirements of one customer, neither closed nor already merged.
+pub fn check_merge(duplicate: &Requirement, target: &Requirement) -> Result<(), StageError> {
+    let open = |r: &Requirement| r.stage != Stage::Closed && r.merged_into.is_none();
+    if duplicate.id != target.id
+        && duplicate.fields.customer_id == target.fields.customer_id
+        && open(duplicate)
+        && open(target)
+    {
+        Ok(())
+    } else {
+        Err(StageError::BadMerge)
+    }
 }
 
 /// Stages whose outputs a rework to `to` supersedes: `to` and every later one.
@@ -236,6 +262,8 @@ pub struct Requirement {
     pub fields: RequirementFields,
     pub stage: Stage,
     pub stage_entered_at: String,
+    /// Set when this requirement was merged into another one as a duplicate.
+    pub merged_into: Option<i64>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -313,6 +341,7 @@ mod tests {
         StageFacts {
             items: 1,
             outputs: Stage::ALL.to_vec(),
+            merged: false,
         }
     }
 
@@ -388,6 +417,18 @@ mod tests {
         assert_eq!(
             superseded,
             [Stage::Validation, Stage::ReturnVisit, Stage::Closed]
+        );
+    }
+
+    #[test]
+    fn a_merged_requirement_does_not_move() {
+        let facts = StageFacts {
+            merged: true,
+            ..with_all_outputs()
+        };
+        assert_eq!(
+            transition(Stage::Review, Stage::Determination, "", &facts),
+            Err(StageError::Merged)
         );
     }
 

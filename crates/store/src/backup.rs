@@ -23,6 +23,7 @@ const TABLES: &[&str] = &[
     "requirement_items",
     "requirement_transitions",
     "requirement_outputs",
+    "feedback_register",
     "settings",
     "code_counters",
     "audit_log",
@@ -41,7 +42,12 @@ const IDENTITY_TABLES: &[&str] = &[
     "requirement_items",
     "requirement_transitions",
     "requirement_outputs",
+    "feedback_register",
 ];
+
+/// Columns that may point at rows restored later (portal users at customers, merged
+/// requirements at later requirements): restored as NULL, then set in a second pass.
+const LATE_LINKS: &[(&str, &str)] = &[("users", "customer_id"), ("requirements", "merged_into")];
 
 /// Tables that a backup leaves out on purpose: ephemeral security state.
 const NOT_BACKED_UP: &[&str] = &["sessions", "login_failures", "_sqlx_migrations"];
@@ -140,9 +146,9 @@ impl Store {
         }
         let mut insert = String::new();
         let mut table = String::new();
-        let mut customer_col = None;
+        let mut late_col = None;
         let mut int_cols: Vec<bool> = Vec::new();
-        let mut portal_links: Vec<(i64, i64)> = Vec::new();
+        let mut late_links: Vec<(String, i64, i64)> = Vec::new();
         let mut count = 0;
         for line in lines {
             let v: Value = serde_json::from_str(&line.map_err(|e| bad(&e.to_string()))?)
@@ -160,11 +166,10 @@ impl Store {
                     return Err(bad("column name"));
                 }
                 table = t.to_string();
-                customer_col = if t == "users" {
-                    cols.iter().position(|c| c == "customer_id")
-                } else {
-                    None
-                };
+                late_col = LATE_LINKS
+                    .iter()
+                    .find(|(lt, _)| *lt == t)
+                    .and_then(|(_, col)| cols.iter().position(|c| c == col));
                 int_cols = if self.backend() == Backend::Postgres {
                     // PostgreSQL types a NULL parameter, so it must be bound as the column's type.
                     let ints: Vec<String> = sqlx::query_scalar(
@@ -188,10 +193,10 @@ impl Store {
             }
             let mut row: Vec<Value> =
                 serde_json::from_value(v["row"].clone()).map_err(|_| bad("row"))?;
-            if let Some(i) = customer_col {
-                // Portal users point at customers restored after them.
-                if let (Some(c), Some(id)) = (row[i].as_i64(), row[0].as_i64()) {
-                    portal_links.push((id, c));
+            if let Some(i) = late_col {
+                // A reference to a row restored later: set it in a second pass.
+                if let (Some(target), Some(id)) = (row[i].as_i64(), row[0].as_i64()) {
+                    late_links.push((table.clone(), id, target));
                     row[i] = Value::Null;
                 }
             }
@@ -210,10 +215,14 @@ impl Store {
                 .map_err(|e| Error::Other(format!("restoring {table}: {e}")))?;
             count += 1;
         }
-        for (user, customer) in portal_links {
-            sqlx::query("UPDATE users SET customer_id = $1 WHERE id = $2")
-                .bind(customer)
-                .bind(user)
+        for (t, id, target) in late_links {
+            let column = LATE_LINKS
+                .iter()
+                .find(|(lt, _)| *lt == t)
+                .map_or("id", |(_, c)| c);
+            sqlx::query(&format!("UPDATE {t} SET {column} = $1 WHERE id = $2"))
+                .bind(target)
+                .bind(id)
                 .execute(&mut *tx)
                 .await?;
         }

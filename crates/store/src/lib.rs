@@ -18,7 +18,7 @@ pub use audit::{AuditFilter, VerifyReport};
 pub use customers::{CustomerFilter, HistoryEntry};
 pub use db::{Backend, Page, Store, Who};
 pub use requirements::{
-    Item, LedgerRow, RequirementFilter, SimilarRequirement, StageOutput, Transition,
+    FeedbackEntry, Item, LedgerRow, RequirementFilter, SimilarRequirement, StageOutput, Transition,
 };
 pub use users::{random_token, LoginOutcome, SessionInfo, SESSION_HOURS};
 

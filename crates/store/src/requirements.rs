@@ -17,7 +17,7 @@ use crate::db::{bind_all, customer_scope, Arg, Conditions};
 use crate::{Error, Page, Result, Store, Who};
 
 const COLUMNS: &str = "id, version, code, customer_id, project_id, title, description, channel, category, sub_category, \
-    nature, kind, urgency, source_person, collected_on, stage, stage_entered_at, created_at, updated_at";
+    nature, kind, urgency, source_person, collected_on, stage, stage_entered_at, merged_into, created_at, updated_at";
 
 #[derive(FromRow)]
 struct Row {
@@ -38,6 +38,7 @@ struct Row {
     collected_on: String,
     stage: String,
     stage_entered_at: String,
+    merged_into: Option<i64>,
     created_at: String,
     updated_at: String,
 }
@@ -73,6 +74,7 @@ impl Row {
             },
             stage: parse(&self.stage, "stage")?,
             stage_entered_at: self.stage_entered_at,
+            merged_into: self.merged_into,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -395,6 +397,7 @@ impl Store {
             fields: f,
             stage: Stage::Identification,
             stage_entered_at: at.clone(),
+            merged_into: None,
             created_at: at.clone(),
             updated_at: at,
         };
@@ -612,6 +615,7 @@ impl Store {
                 .fetch_all(&self.pool)
                 .await?;
         let facts = StageFacts {
+            merged: before.merged_into.is_some(),
             items: items as usize,
             outputs: stages.iter().filter_map(|s| s.parse().ok()).collect(),
         };
@@ -739,5 +743,147 @@ impl Store {
             items,
             total: page.total,
         })
+    }
+}
+
+/// One line of the customer feedback register (顾客反馈信息一览表, 002§4.2A).
+#[derive(Debug, Clone, Serialize, FromRow, ToSchema)]
+pub struct FeedbackEntry {
+    pub id: i64,
+    pub requirement_id: i64,
+    pub requirement_code: String,
+    pub other_id: i64,
+    pub customer_id: i64,
+    pub note: String,
+    pub actor_name: String,
+    pub at: String,
+}
+
+impl Store {
+    /// Marks `id` as a duplicate merged into `into` (both kept). Refused with 422 unless both are
+    /// open, unmerged requirements of one customer.
+    pub async fn merge_requirement(
+        &self,
+        actor: &Actor,
+        id: i64,
+        into: i64,
+        version: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Requirement> {
+        let before = self.get_requirement(actor, id).await?;
+        let target = self
+            .get_requirement(actor, into)
+            .await
+            .map_err(|e| match e {
+                Error::NotFound => Error::field("into", "unknown_requirement"),
+                other => other,
+            })?;
+        if before.version != version {
+            return Err(Error::Stale);
+        }
+        requirement::check_merge(&before, &target).map_err(Error::Stage)?;
+        let mut tx = self.write(&Who::from(actor), now).await?;
+        let at = tx.at.clone();
+        let n = sqlx::query("UPDATE requirements SET merged_into = $1, updated_at = $2, version = version + 1 WHERE id = $3 AND version = $4")
+            .bind(into)
+            .bind(&at)
+            .bind(id)
+            .bind(version)
+            .execute(&mut *tx.tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(Error::Stale);
+        }
+        let after = Requirement {
+            version: version + 1,
+            merged_into: Some(into),
+            updated_at: at,
+            ..before.clone()
+        };
+        tx.audit("requirement", id, "merge", Some(&before), Some(&after))
+            .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Puts an inconsistency between two requirements on the customer feedback register.
+    pub async fn register_inconsistency(
+        &self,
+        actor: &Actor,
+        id: i64,
+        other: i64,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<FeedbackEntry> {
+        let note = note.trim();
+        if note.is_empty() || note.chars().count() > 1000 {
+            return Err(Error::field(
+                "note",
+                if note.is_empty() {
+                    "required"
+                } else {
+                    "too_long"
+                },
+            ));
+        }
+        let r = self.get_requirement(actor, id).await?;
+        self.get_requirement(actor, other)
+            .await
+            .map_err(|e| match e {
+                Error::NotFound => Error::field("other_id", "unknown_requirement"),
+                e => e,
+            })?;
+        if other == id {
+            return Err(Error::field("other_id", "unknown_requirement"));
+        }
+        let mut tx = self.write(&Who::from(actor), now).await?;
+        let at = tx.at.clone();
+        let (entry_id,): (i64,) = sqlx::query_as(
+            "INSERT INTO feedback_register (requirement_id, other_id, note, actor_name, at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(id)
+        .bind(other)
+        .bind(note)
+        .bind(&actor.username)
+        .bind(&at)
+        .fetch_one(&mut *tx.tx)
+        .await?;
+        let entry = FeedbackEntry {
+            id: entry_id,
+            requirement_id: id,
+            requirement_code: r.code,
+            other_id: other,
+            customer_id: r.fields.customer_id.0,
+            note: note.into(),
+            actor_name: actor.username.clone(),
+            at,
+        };
+        tx.audit("feedback_register", entry_id, "create", None, Some(&entry))
+            .await?;
+        tx.commit().await?;
+        Ok(entry)
+    }
+
+    /// The customer feedback register, newest first, within the actor's scope.
+    pub async fn feedback_register(
+        &self,
+        actor: &Actor,
+        page: Option<i64>,
+        per_page: Option<i64>,
+    ) -> Result<Page<FeedbackEntry>> {
+        let mut c = Conditions::default();
+        customer_scope(&mut c, actor, "r.customer_id");
+        let (items, total) = self
+            .fetch_page(
+                "feedback_register f JOIN requirements r ON r.id = f.requirement_id",
+                "f.id, f.requirement_id, r.code AS requirement_code, f.other_id, r.customer_id, f.note, f.actor_name, f.at",
+                &c,
+                "f.id DESC",
+                page,
+                per_page,
+            )
+            .await?;
+        Ok(Page { items, total })
     }
 }

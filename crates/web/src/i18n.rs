@@ -104,6 +104,7 @@ mod tests {
             include_str!("../templates/requirement_form.html"),
             include_str!("../templates/projects.html"),
             include_str!("../templates/ledger.html"),
+            include_str!("../templates/register.html"),
             include_str!("error.rs"),
             include_str!("../templates/base.html"),
             include_str!("../templates/login.html"),

@@ -587,3 +587,149 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    duplicates_merge_and_inconsistencies_reach_the_feedback_register,
+    |db| {
+        let app = app(db).await;
+        let t = login(&app, "admin", "admin123").await;
+        let mut ids = Vec::new();
+        for (customer, title) in [
+            (40, "首批交期缩短到30天"),
+            (40, "首批产品交期缩短至30天"),
+            (40, "首批交期缩短到45天"),
+            (41, "首批交期缩短到30天"),
+        ] {
+            let mut body = requirement(customer);
+            body["title"] = json!(title);
+            let (_, r) = call(&app, "POST", "/api/v1/requirements", &t, Some(body)).await;
+            ids.push(r["id"].as_i64().unwrap());
+        }
+        // Another customer's requirement cannot absorb this one.
+        let (status, err) = call(
+            &app,
+            "POST",
+            &format!("/api/v1/requirements/{}/merge", ids[1]),
+            &t,
+            Some(json!({"into": ids[3], "version": 1})),
+        )
+        .await;
+        assert_eq!(
+            (status, err["error"]["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("bad_merge"))
+        );
+        let (status, merged) = call(
+            &app,
+            "POST",
+            &format!("/api/v1/requirements/{}/merge", ids[1]),
+            &t,
+            Some(json!({"into": ids[0], "version": 1})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{merged}");
+        assert_eq!(merged["merged_into"], ids[0]);
+        let (status, err) = call(
+            &app,
+            "POST",
+            &format!("/api/v1/requirements/{}/transitions", ids[1]),
+            &t,
+            Some(json!({"to": "review"})),
+        )
+        .await;
+        assert_eq!(
+            (status, err["error"]["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("merged"))
+        );
+        let (status, _) = call(
+            &app,
+            "POST",
+            &format!("/api/v1/requirements/{}/merge", ids[2]),
+            &t,
+            Some(json!({"into": ids[1], "version": 1})),
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "nothing merges into a merged requirement"
+        );
+
+        let body = json!({"other_id": ids[2], "note": "交期30天与45天矛盾，待与客户澄清"});
+        let (status, entry) = call(
+            &app,
+            "POST",
+            &format!("/api/v1/requirements/{}/inconsistencies", ids[0]),
+            &t,
+            Some(body),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{entry}");
+        let (status, _) = call(
+            &app,
+            "POST",
+            &format!("/api/v1/requirements/{}/inconsistencies", ids[0]),
+            &t,
+            Some(json!({"other_id": ids[2], "note": " "})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let (_, register) = call(&app, "GET", "/api/v1/feedback-register", &t, None).await;
+        assert_eq!(register["total"], 2, "the demo's entry and this one");
+        assert_eq!(register["items"][0]["other_id"], ids[2], "newest first");
+        // The register follows the customer scope.
+        let zhang = login(&app, "zhangwei", reqloop_store::demo::DEMO_PASSWORD).await;
+        let (_, theirs) = call(&app, "GET", "/api/v1/feedback-register", &zhang, None).await;
+        let reviewer = login(&app, "reviewer", reqloop_store::demo::DEMO_PASSWORD).await;
+        let (_, none) = call(&app, "GET", "/api/v1/feedback-register", &reviewer, None).await;
+        assert_eq!(
+            none["total"], 0,
+            "a reviewer whose department manages no customer sees no entry"
+        );
+        for e in theirs["items"].as_array().unwrap() {
+            let (status, _) = call(
+                &app,
+                "GET",
+                &format!("/api/v1/customers/{}", e["customer_id"]),
+                &zhang,
+                None,
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK);
+        }
+        assert_eq!(db.store.verify_audit().await.unwrap().result, Ok(()));
+        let page = |path: String| {
+            Request::get(path)
+                .header(header::AUTHORIZATION, format!("Bearer {t}"))
+                .body(Body::empty())
+                .unwrap()
+        };
+        let register_page = body_text(
+            app.clone()
+                .oneshot(page("/feedback-register".into()))
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert!(register_page.contains("交期30天与45天矛盾"));
+        let csv = body_text(
+            app.clone()
+                .oneshot(page("/feedback-register?format=csv".into()))
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert!(csv.contains("说明") && csv.contains("交期30天与45天矛盾"));
+        let merged_page = body_text(
+            app.clone()
+                .oneshot(page(format!("/requirements/{}", ids[1])))
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert!(merged_page.contains("merged-banner"));
+    }
+);
+
+async fn body_text(res: axum::response::Response) -> String {
+    String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+}

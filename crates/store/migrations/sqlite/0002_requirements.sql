@@ -18,6 +18,8 @@ CREATE TABLE requirements (
     collected_on     TEXT NOT NULL,
     stage            TEXT NOT NULL,
     stage_entered_at TEXT NOT NULL,
+    -- F7: a duplicate stays, marked as merged into the requirement that carries on.
+    merged_into      INTEGER REFERENCES requirements(id),
     created_by       INTEGER REFERENCES users(id),
     created_at       TEXT NOT NULL,
     updated_at       TEXT NOT NULL
@@ -65,3 +67,14 @@ CREATE TABLE requirement_outputs (
     superseded     INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX requirement_outputs_requirement ON requirement_outputs(requirement_id, stage);
+
+-- 顾客反馈信息一览表 (002§4.2A): inconsistencies between requirements, to be clarified with the customer.
+CREATE TABLE feedback_register (
+    id             INTEGER PRIMARY KEY,
+    requirement_id INTEGER NOT NULL REFERENCES requirements(id),
+    other_id       INTEGER NOT NULL REFERENCES requirements(id),
+    note           TEXT NOT NULL,
+    actor_name     TEXT NOT NULL,
+    at             TEXT NOT NULL
+);
+CREATE INDEX feedback_register_requirement ON feedback_register(requirement_id);

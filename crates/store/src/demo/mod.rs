@@ -208,6 +208,7 @@ async fn load_requirements(store: &Store, admin: &Actor, now: DateTime<Utc>) -> 
         };
         projects.push(store.create_project(admin, fields, now).await?.id);
     }
+    let mut created = Vec::with_capacity(DEMO_REQUIREMENTS);
     for i in 0..DEMO_REQUIREMENTS {
         let (title, category, sub, urgency) = data::REQUIREMENTS[i % data::REQUIREMENTS.len()];
         let parse = |v: &str| crate::Error::Other(format!("demo value {v}"));
@@ -234,6 +235,7 @@ async fn load_requirements(store: &Store, admin: &Actor, now: DateTime<Utc>) -> 
             collected_on: format!("2026-{:02}-{:02}", 1 + i % 11, 1 + i % 28),
         };
         let r = store.create_requirement(admin, fields, now).await?;
+        created.push(r.id);
         let target = Stage::ALL[i % Stage::ALL.len()];
         let dept = &departments[i % departments.len().min(8)];
         let item = ItemFields {
@@ -270,5 +272,20 @@ async fn load_requirements(store: &Store, admin: &Actor, now: DateTime<Utc>) -> 
                 .await?;
         }
     }
+    // Requirements i and i + 48 are the same customer asking the same thing: duplicates to find.
+    // One is merged, one pair goes on the customer feedback register.
+    let current = store.get_requirement(admin, created[48]).await?;
+    store
+        .merge_requirement(admin, created[48], created[0], current.version, now)
+        .await?;
+    store
+        .register_inconsistency(
+            admin,
+            created[1],
+            created[49],
+            "两次提出的温升限值需与客户确认是否一致",
+            now,
+        )
+        .await?;
     Ok(DEMO_REQUIREMENTS)
 }

@@ -74,6 +74,15 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/requirements/{id}/similar",
             get(requirements::similar),
         )
+        .route("/api/v1/requirements/{id}/merge", post(requirements::merge))
+        .route(
+            "/api/v1/requirements/{id}/inconsistencies",
+            post(requirements::inconsistency),
+        )
+        .route(
+            "/api/v1/feedback-register",
+            get(requirements::feedback_register),
+        )
         .route(
             "/api/v1/requirements/{id}/outputs",
             get(requirements::outputs).post(requirements::add_output),
@@ -166,7 +175,7 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
         customers::delete_contact,
         requirements::list, requirements::create, requirements::get, requirements::update,
         requirements::items, requirements::add_item, requirements::transitions, requirements::transition,
-        requirements::outputs, requirements::add_output, requirements::similar,
+        requirements::outputs, requirements::add_output, requirements::similar, requirements::merge, requirements::inconsistency, requirements::feedback_register,
         admin::users, admin::create_user, admin::departments, admin::audit, admin::code_rule, admin::set_code_rule, admin::projects, admin::create_project,
     ),
     components(schemas(ErrorBody, ErrorDetail)),

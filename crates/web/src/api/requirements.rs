@@ -198,3 +198,88 @@ pub async fn similar(
     actor.require(Action::RequirementRead)?;
     Ok(Json(s.store.similar_requirements(&actor, id).await?))
 }
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeRequest {
+    /// The requirement that carries on.
+    pub into: i64,
+    pub version: i64,
+}
+
+/// Marks this requirement as a duplicate merged into another of the same customer (both kept).
+#[utoipa::path(post, path = "/api/v1/requirements/{id}/merge", tag = "requirements", params(("id" = i64, Path)),
+    request_body = MergeRequest,
+    responses((status = 200, body = Requirement), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
+pub async fn merge(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<MergeRequest>,
+) -> Result<Json<Requirement>, AppError> {
+    actor.require(Action::RequirementWrite)?;
+    Ok(Json(
+        s.store
+            .merge_requirement(&actor, id, req.into, req.version, s.clock.now())
+            .await?,
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InconsistencyRequest {
+    /// The requirement this one disagrees with.
+    pub other_id: i64,
+    pub note: String,
+}
+
+/// Puts an inconsistency on the customer feedback register (顾客反馈信息一览表).
+#[utoipa::path(post, path = "/api/v1/requirements/{id}/inconsistencies", tag = "requirements", params(("id" = i64, Path)),
+    request_body = InconsistencyRequest,
+    responses((status = 201, body = reqloop_store::FeedbackEntry), (status = 400, body = super::ErrorBody), (status = 404, body = super::ErrorBody)))]
+pub async fn inconsistency(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<InconsistencyRequest>,
+) -> Result<(StatusCode, Json<reqloop_store::FeedbackEntry>), AppError> {
+    actor.require(Action::RequirementWrite)?;
+    let entry = s
+        .store
+        .register_inconsistency(&actor, id, req.other_id, &req.note, s.clock.now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(entry)))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+/// `{"items": [...], "total": N}`
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct FeedbackList {
+    items: Vec<reqloop_store::FeedbackEntry>,
+    total: i64,
+}
+
+/// The customer feedback register, newest first.
+#[utoipa::path(get, path = "/api/v1/feedback-register", tag = "requirements", params(PageParams),
+    responses((status = 200, body = FeedbackList)))]
+pub async fn feedback_register(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    q: Result<Query<PageParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page<reqloop_store::FeedbackEntry>>, AppError> {
+    actor.require(Action::RequirementRead)?;
+    let Query(q) = q.map_err(|e| AppError::bad_request("query", e.body_text()))?;
+    Ok(Json(
+        s.store
+            .feedback_register(&actor, q.page, q.per_page)
+            .await?,
+    ))
+}

@@ -56,6 +56,12 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/projects", get(requirements::projects))
         .route("/ledger", get(requirements::ledger))
+        .route("/requirements/{id}/merge", post(requirements::merge))
+        .route(
+            "/requirements/{id}/inconsistencies",
+            post(requirements::inconsistency),
+        )
+        .route("/feedback-register", get(requirements::register))
         .route("/ledger.csv", get(requirements::ledger_csv))
         .route("/{area}", get(coming))
 }
@@ -65,6 +71,7 @@ pub const NAV: &[(&str, &str, bool)] = &[
     ("customers", "/customers", true),
     ("requirements", "/requirements", true),
     ("ledger", "/ledger", true),
+    ("register", "/feedback-register", true),
     ("reviews", "/reviews", false),
     ("handoffs", "/handoffs", false),
     ("projects", "/projects", true),

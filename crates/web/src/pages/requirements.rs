@@ -416,8 +416,8 @@ struct DetailPage {
     outputs: Vec<Output>,
     can_write: bool,
     can_move: bool,
-    /// (id, code, title, relation, relation label, score %)
-    similar: Vec<(i64, String, String, String, String, i64)>,
+    /// (id, code, title, relation, relation label, score %, same customer)
+    similar: Vec<(i64, String, String, String, String, i64, bool)>,
 }
 
 impl DetailPage {
@@ -600,6 +600,7 @@ async fn detail_page(
                     .and_then(|v| v.as_str().map(str::to_owned))
                     .unwrap_or_default();
                 let label = t.t(&format!("rel.{rel}")).to_string();
+                let same = m.customer_id == r.fields.customer_id.0;
                 (
                     m.id,
                     m.code,
@@ -607,6 +608,7 @@ async fn detail_page(
                     rel,
                     label,
                     (m.score * 100.0).round() as i64,
+                    same,
                 )
             })
             .collect(),
@@ -1035,4 +1037,151 @@ pub async fn ledger_csv(
         axum::body::Body::from_stream(body),
     )
         .into_response()
+}
+
+pub async fn merge(
+    State(s): State<AppState>,
+    u: PageUser,
+    Path(id): Path<i64>,
+    form: FormData,
+) -> Response {
+    if let Err(e) = u.actor.require(Action::RequirementWrite) {
+        return error_page(&u, e.into());
+    }
+    let (into, version) = (
+        form.get("into").parse().unwrap_or(0),
+        form.get("version").parse().unwrap_or(-1),
+    );
+    match s
+        .store
+        .merge_requirement(&u.actor, id, into, version, s.clock.now())
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/requirements/{id}")).into_response(),
+        Err(e) => {
+            let e = AppError::from(e);
+            let status = e.status;
+            (
+                status,
+                detail_page(&s, &u, id, refusal(&u.t, &e), HashMap::new()).await,
+            )
+                .into_response()
+        }
+    }
+}
+
+pub async fn inconsistency(
+    State(s): State<AppState>,
+    u: PageUser,
+    Path(id): Path<i64>,
+    form: FormData,
+) -> Response {
+    if let Err(e) = u.actor.require(Action::RequirementWrite) {
+        return error_page(&u, e.into());
+    }
+    let other = form.get("other_id").parse().unwrap_or(0);
+    match s
+        .store
+        .register_inconsistency(&u.actor, id, other, &form.get("note"), s.clock.now())
+        .await
+    {
+        Ok(_) => Redirect::to("/feedback-register").into_response(),
+        Err(e) => {
+            let e = AppError::from(e);
+            let status = e.status;
+            let notice = if e.code == "invalid" {
+                u.t.t("register.note_required").to_string()
+            } else {
+                refusal(&u.t, &e)
+            };
+            (
+                status,
+                detail_page(&s, &u, id, notice, HashMap::new()).await,
+            )
+                .into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "register.html")]
+struct RegisterPage {
+    c: Chrome,
+    rows: Vec<reqloop_store::FeedbackEntry>,
+    pager: Pager,
+}
+
+/// The customer feedback register (顾客反馈信息一览表); `?format=csv` exports it.
+pub async fn register(
+    State(s): State<AppState>,
+    u: PageUser,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let page: i64 = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+    let csv = q.get("format").is_some_and(|f| f == "csv");
+    let (page_no, per_page) = if csv { (1, 200) } else { (page, 50) };
+    let list = match s
+        .store
+        .feedback_register(&u.actor, Some(page_no), Some(per_page))
+        .await
+    {
+        Ok(l) => l,
+        Err(e) => return error_page(&u, e.into()),
+    };
+    let t = u.t;
+    if csv {
+        let header = [
+            "register.requirement",
+            "register.other",
+            "register.note",
+            "register.by",
+            "register.at",
+        ];
+        let mut out = format!(
+            "\u{feff}{}\r\n",
+            header
+                .iter()
+                .map(|h| csv_field(t.t(h)))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        for e in &list.items {
+            let fields = [
+                e.requirement_code.clone(),
+                e.other_id.to_string(),
+                e.note.clone(),
+                e.actor_name.clone(),
+                display_local(&e.at),
+            ];
+            out.push_str(
+                &fields
+                    .iter()
+                    .map(|f| csv_field(f))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
+            out.push_str("\r\n");
+        }
+        return (
+            [
+                (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    axum::http::header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"feedback-register.csv\"",
+                ),
+            ],
+            out,
+        )
+            .into_response();
+    }
+    let pager = Pager::new(page, 50, list.total, "/feedback-register", &[]);
+    let rows = list.items.into_iter().map(|mut e| {
+        e.at = display_local(&e.at);
+        e
+    });
+    render(&RegisterPage {
+        c: Chrome::new(&u, "register", t.t("nav.register").to_string()),
+        rows: rows.collect(),
+        pager,
+    })
 }
