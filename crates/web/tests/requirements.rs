@@ -733,3 +733,68 @@ both_backends!(
 async fn body_text(res: axum::response::Response) -> String {
     String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
 }
+
+both_backends!(page_actions_show_refusals_on_the_requirement_page, |db| {
+    let app = app(db).await;
+    let t = login(&app, "admin", "admin123").await;
+    let (_, r) = call(
+        &app,
+        "POST",
+        "/api/v1/requirements",
+        &t,
+        Some(requirement(5)),
+    )
+    .await;
+    let id = r["id"].as_i64().unwrap();
+    let form = |path: String, body: &str| {
+        Request::post(path)
+            .header(header::AUTHORIZATION, format!("Bearer {t}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    let res = app
+        .clone()
+        .oneshot(form(
+            format!("/requirements/{id}/items"),
+            "description=&category=product&acceptance_criterion=&department_id=2",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let html = body_text(res).await;
+    assert!(
+        html.contains("请修正标红的字段") && html.contains("必填"),
+        "messages next to the fields"
+    );
+    let res = app
+        .clone()
+        .oneshot(form(
+            format!("/requirements/{id}/transitions"),
+            "to=review&version=1",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body_text(res).await.contains("当前阶段的输出记录尚未提交"));
+    let res = app
+        .clone()
+        .oneshot(form(
+            format!("/requirements/{id}/items"),
+            "description=尺寸&category=product&acceptance_criterion=图纸&department_id=2",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = app
+        .clone()
+        .oneshot(form(
+            format!("/requirements/{id}/transitions"),
+            "to=review&version=1",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, now) = call(&app, "GET", &format!("/api/v1/requirements/{id}"), &t, None).await;
+    assert_eq!(now["stage"], "review");
+});

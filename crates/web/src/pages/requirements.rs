@@ -621,6 +621,37 @@ pub async fn detail(State(s): State<AppState>, u: PageUser, Path(id): Path<i64>)
     detail_page(&s, &u, id, String::new(), HashMap::new()).await
 }
 
+/// Where a requirement action lands: `to` on success; otherwise the requirement page with the
+/// refusal above it (and messages next to the fields for invalid input), with the error's status.
+async fn land<T>(
+    s: &AppState,
+    u: &PageUser,
+    id: i64,
+    result: Result<T, reqloop_store::Error>,
+    to: &str,
+    invalid_notice: &str,
+) -> Response {
+    match result {
+        Ok(_) => Redirect::to(to).into_response(),
+        Err(reqloop_store::Error::Invalid(errors)) => {
+            let notice = u.t.t(invalid_notice).to_string();
+            (
+                StatusCode::BAD_REQUEST,
+                detail_page(s, u, id, notice, field_messages(&u.t, &errors)).await,
+            )
+                .into_response()
+        }
+        Err(e) => {
+            let e = AppError::from(e);
+            (
+                e.status,
+                detail_page(s, u, id, refusal(&u.t, &e), HashMap::new()).await,
+            )
+                .into_response()
+        }
+    }
+}
+
 /// The message for a refused action, shown above the page.
 fn refusal(t: &Tr, e: &AppError) -> String {
     match e.code {
@@ -658,34 +689,23 @@ pub async fn add_item(
         )
             .into_response();
     };
-    let department_id = DepartmentId(department);
     let item = ItemFields {
         description: form.get("description"),
         category,
         sub_category: None,
         acceptance_criterion: form.get("acceptance_criterion"),
-        department_id,
+        department_id: DepartmentId(department),
     };
-    match s.store.add_item(&u.actor, id, item, s.clock.now()).await {
-        Ok(_) => Redirect::to(&format!("/requirements/{id}#items")).into_response(),
-        Err(reqloop_store::Error::Invalid(errors)) => {
-            let notice = u.t.t("form.fix_errors").to_string();
-            (
-                StatusCode::BAD_REQUEST,
-                detail_page(&s, &u, id, notice, field_messages(&u.t, &errors)).await,
-            )
-                .into_response()
-        }
-        Err(e) => {
-            let e = AppError::from(e);
-            let status = e.status;
-            (
-                status,
-                detail_page(&s, &u, id, refusal(&u.t, &e), HashMap::new()).await,
-            )
-                .into_response()
-        }
-    }
+    let result = s.store.add_item(&u.actor, id, item, s.clock.now()).await;
+    land(
+        &s,
+        &u,
+        id,
+        result,
+        &format!("/requirements/{id}#items"),
+        "form.fix_errors",
+    )
+    .await
 }
 
 pub async fn add_output(
@@ -697,29 +717,19 @@ pub async fn add_output(
     if let Err(e) = u.actor.require(Action::RequirementTransition) {
         return error_page(&u, e.into());
     }
-    match s
+    let result = s
         .store
         .add_stage_output(&u.actor, id, &form.get("note"), s.clock.now())
-        .await
-    {
-        Ok(_) => Redirect::to(&format!("/requirements/{id}#gate")).into_response(),
-        Err(e) => {
-            let e = AppError::from(e);
-            let (status, notice) = (
-                e.status,
-                if e.code == "invalid" {
-                    u.t.t("req.output_note_required").to_string()
-                } else {
-                    refusal(&u.t, &e)
-                },
-            );
-            (
-                status,
-                detail_page(&s, &u, id, notice, HashMap::new()).await,
-            )
-                .into_response()
-        }
-    }
+        .await;
+    land(
+        &s,
+        &u,
+        id,
+        result,
+        &format!("/requirements/{id}#gate"),
+        "req.output_note_required",
+    )
+    .await
 }
 
 pub async fn transition(
@@ -735,7 +745,7 @@ pub async fn transition(
         return detail_page(&s, &u, id, u.t.t("err.choice").to_string(), HashMap::new()).await;
     };
     let version = form.get("version").parse().ok();
-    match s
+    let result = s
         .store
         .transition_requirement(
             &u.actor,
@@ -745,19 +755,16 @@ pub async fn transition(
             version,
             s.clock.now(),
         )
-        .await
-    {
-        Ok(_) => Redirect::to(&format!("/requirements/{id}")).into_response(),
-        Err(e) => {
-            let e = AppError::from(e);
-            let status = e.status;
-            (
-                status,
-                detail_page(&s, &u, id, refusal(&u.t, &e), HashMap::new()).await,
-            )
-                .into_response()
-        }
-    }
+        .await;
+    land(
+        &s,
+        &u,
+        id,
+        result,
+        &format!("/requirements/{id}"),
+        "form.fix_errors",
+    )
+    .await
 }
 
 // ---- projects ----
@@ -1052,22 +1059,19 @@ pub async fn merge(
         form.get("into").parse().unwrap_or(0),
         form.get("version").parse().unwrap_or(-1),
     );
-    match s
+    let result = s
         .store
         .merge_requirement(&u.actor, id, into, version, s.clock.now())
-        .await
-    {
-        Ok(_) => Redirect::to(&format!("/requirements/{id}")).into_response(),
-        Err(e) => {
-            let e = AppError::from(e);
-            let status = e.status;
-            (
-                status,
-                detail_page(&s, &u, id, refusal(&u.t, &e), HashMap::new()).await,
-            )
-                .into_response()
-        }
-    }
+        .await;
+    land(
+        &s,
+        &u,
+        id,
+        result,
+        &format!("/requirements/{id}"),
+        "form.fix_errors",
+    )
+    .await
 }
 
 pub async fn inconsistency(
@@ -1080,27 +1084,19 @@ pub async fn inconsistency(
         return error_page(&u, e.into());
     }
     let other = form.get("other_id").parse().unwrap_or(0);
-    match s
+    let result = s
         .store
         .register_inconsistency(&u.actor, id, other, &form.get("note"), s.clock.now())
-        .await
-    {
-        Ok(_) => Redirect::to("/feedback-register").into_response(),
-        Err(e) => {
-            let e = AppError::from(e);
-            let status = e.status;
-            let notice = if e.code == "invalid" {
-                u.t.t("register.note_required").to_string()
-            } else {
-                refusal(&u.t, &e)
-            };
-            (
-                status,
-                detail_page(&s, &u, id, notice, HashMap::new()).await,
-            )
-                .into_response()
-        }
-    }
+        .await;
+    land(
+        &s,
+        &u,
+        id,
+        result,
+        "/feedback-register",
+        "register.note_required",
+    )
+    .await
 }
 
 #[derive(Template)]
