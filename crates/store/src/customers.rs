@@ -746,6 +746,35 @@ impl ContactRow {
 }
 
 impl Store {
+    /// Display names (short name, else name) of the given customers that the actor sees, in one
+    /// query: for lists of other records that show their customer.
+    pub async fn customer_names(&self, actor: &Actor, ids: &[i64]) -> Result<HashMap<i64, String>> {
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut c = Conditions::default();
+        let marks = vec!["?"; ids.len()].join(", ");
+        c.push(
+            &format!("id IN ({marks})"),
+            ids.iter().map(|i| Arg::Int(*i)),
+        );
+        customer_scope(&mut c, actor, "id");
+        let sql = format!(
+            "SELECT id, name, short_name FROM customers{}",
+            c.where_clause()
+        );
+        let rows: Vec<(i64, String, String)> = bind_all(sqlx::query_as(&sql), &c.args)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, short)| (id, if short.is_empty() { name } else { short }))
+            .collect())
+    }
+
     /// Customers with id > `after_id` in id order, unscoped and unredacted (for verification).
     pub(crate) async fn customers_after(&self, after_id: i64, limit: i64) -> Result<Vec<Customer>> {
         let rows: Vec<Row> = sqlx::query_as(&format!(

@@ -664,3 +664,59 @@ both_backends!(demo_loads_once_and_backup_restores_identically, |db| {
         .unwrap();
     target.finish().await;
 });
+
+both_backends!(
+    customer_names_cover_exactly_the_asked_and_visible_customers,
+    |db| {
+        let admin = actor(&user(&db.store, "admin", Role::Admin, None).await);
+        let zhang = actor(&user(&db.store, "zhang", Role::AccountManager, Some(1)).await);
+        let mut ids = Vec::new();
+        for i in 0..250 {
+            let mut f = fields(
+                &format!("客户{i}"),
+                if i == 249 { Some(zhang.user_id) } else { None },
+            );
+            f.short_name = if i % 2 == 0 {
+                format!("简{i}")
+            } else {
+                String::new()
+            };
+            ids.push(
+                db.store
+                    .create_customer(&admin, f, now())
+                    .await
+                    .unwrap()
+                    .id
+                    .0,
+            );
+        }
+        // The 250th customer is beyond any first page of a customer list.
+        let names = db
+            .store
+            .customer_names(&admin, &[ids[249], ids[1], ids[249]])
+            .await
+            .unwrap();
+        assert_eq!(names.len(), 2);
+        assert_eq!(names[&ids[249]], "客户249");
+        assert_eq!(
+            names[&ids[1]], "客户1",
+            "the full name when there is no short name"
+        );
+        let theirs = db
+            .store
+            .customer_names(&zhang, &[ids[0], ids[249]])
+            .await
+            .unwrap();
+        assert_eq!(
+            theirs.keys().copied().collect::<Vec<_>>(),
+            vec![ids[249]],
+            "only customers in scope"
+        );
+        assert!(db
+            .store
+            .customer_names(&admin, &[])
+            .await
+            .unwrap()
+            .is_empty());
+    }
+);

@@ -26,32 +26,6 @@ use crate::AppState;
 
 const PER_PAGE: i64 = 20;
 
-/// Names of the given customers, one query.
-async fn customer_names(s: &AppState, u: &PageUser) -> Result<HashMap<i64, String>, AppError> {
-    let page = s
-        .store
-        .list_customers(
-            &u.actor,
-            &CustomerFilter {
-                per_page: Some(200),
-                ..Default::default()
-            },
-        )
-        .await?;
-    Ok(page
-        .items
-        .into_iter()
-        .map(|c| {
-            let name = if c.fields.short_name.is_empty() {
-                c.fields.name
-            } else {
-                c.fields.short_name
-            };
-            (c.id.0, name)
-        })
-        .collect())
-}
-
 pub struct Row {
     pub id: i64,
     pub code: String,
@@ -105,7 +79,8 @@ pub async fn list(
     };
     let loaded = async {
         let list = s.store.list_requirements(&u.actor, &filter).await?;
-        let names = customer_names(&s, &u).await?;
+        let ids: Vec<i64> = list.items.iter().map(|r| r.fields.customer_id.0).collect();
+        let names = s.store.customer_names(&u.actor, &ids).await?;
         Ok::<_, AppError>((list, names))
     }
     .await;
