@@ -10,7 +10,7 @@ use reqloop_domain::requirement::{
 };
 use reqloop_domain::similarity;
 use serde::{Deserialize, Serialize};
-use sqlx::FromRow;
+use sqlx::{FromRow, Row as _};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::db::{bind_all, customer_scope, Arg, Conditions};
@@ -79,6 +79,26 @@ impl Row {
             updated_at: self.updated_at,
         })
     }
+}
+
+/// Binds $1..$11 of both the INSERT and the UPDATE: the collected fields in column order, then
+/// the write time.
+fn bind_fields<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    f: &'q RequirementFields,
+    at: &'q str,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    q.bind(&f.title)
+        .bind(&f.description)
+        .bind(f.channel.as_str())
+        .bind(f.category.as_str())
+        .bind(f.sub_category.map(|s| s.as_str()))
+        .bind(f.nature.as_str())
+        .bind(f.kind.as_str())
+        .bind(f.urgency.as_str())
+        .bind(&f.source_person)
+        .bind(&f.collected_on)
+        .bind(at)
 }
 
 /// Filters of `/requirements`.
@@ -368,28 +388,20 @@ impl Store {
         .await?;
         let code = format!("{key}{seq:05}");
         let at = tx.at.clone();
-        let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO requirements (code, customer_id, project_id, title, description, channel, category, sub_category, \
-             nature, kind, urgency, source_person, collected_on, stage, stage_entered_at, created_by, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'identification', $14, $15, $14, $14) RETURNING id",
-        )
-        .bind(&code)
-        .bind(f.customer_id.0)
-        .bind(f.project_id)
-        .bind(&f.title)
-        .bind(&f.description)
-        .bind(f.channel.as_str())
-        .bind(f.category.as_str())
-        .bind(f.sub_category.map(|s| s.as_str()))
-        .bind(f.nature.as_str())
-        .bind(f.kind.as_str())
-        .bind(f.urgency.as_str())
-        .bind(&f.source_person)
-        .bind(&f.collected_on)
-        .bind(&at)
-        .bind(actor.user_id.0)
-        .fetch_one(&mut *tx.tx)
-        .await?;
+        let insert = sqlx::query(
+            "INSERT INTO requirements (title, description, channel, category, sub_category, nature, kind, urgency, \
+             source_person, collected_on, stage_entered_at, created_at, updated_at, code, customer_id, project_id, \
+             created_by, stage) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11, $12, $13, $14, $15, 'identification') RETURNING id",
+        );
+        let id: i64 = bind_fields(insert, &f, &at)
+            .bind(&code)
+            .bind(f.customer_id.0)
+            .bind(f.project_id)
+            .bind(actor.user_id.0)
+            .fetch_one(&mut *tx.tx)
+            .await?
+            .try_get(0)?;
         let r = Requirement {
             id,
             version: 1,
@@ -425,27 +437,17 @@ impl Store {
         f.validate()?;
         let mut tx = self.write(&Who::from(actor), now).await?;
         let at = tx.at.clone();
-        let n = sqlx::query(
+        let update = sqlx::query(
             "UPDATE requirements SET title = $1, description = $2, channel = $3, category = $4, sub_category = $5, \
              nature = $6, kind = $7, urgency = $8, source_person = $9, collected_on = $10, updated_at = $11, \
              version = version + 1 WHERE id = $12 AND version = $13",
-        )
-        .bind(&f.title)
-        .bind(&f.description)
-        .bind(f.channel.as_str())
-        .bind(f.category.as_str())
-        .bind(f.sub_category.map(|s| s.as_str()))
-        .bind(f.nature.as_str())
-        .bind(f.kind.as_str())
-        .bind(f.urgency.as_str())
-        .bind(&f.source_person)
-        .bind(&f.collected_on)
-        .bind(&at)
-        .bind(id)
-        .bind(before.version)
-        .execute(&mut *tx.tx)
-        .await?
-        .rows_affected();
+        );
+        let n = bind_fields(update, &f, &at)
+            .bind(id)
+            .bind(before.version)
+            .execute(&mut *tx.tx)
+            .await?
+            .rows_affected();
         if n == 0 {
             return Err(Error::Stale);
         }
