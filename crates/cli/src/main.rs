@@ -25,6 +25,10 @@ struct Cli {
         default_value = "reqloop.db"
     )]
     db: String,
+    /// Where attachment files live: by default next to the SQLite file (`<db>.files`), or
+    /// `./reqloop-files` on PostgreSQL (give every node the same shared directory).
+    #[arg(long, global = true, env = "REQLOOP_FILES")]
+    files: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -133,10 +137,13 @@ fn main() -> ExitCode {
     }
 }
 
-async fn open(db: &str) -> Result<Store, String> {
-    let store = Store::connect(db)
+async fn open(db: &str, files: Option<&str>) -> Result<Store, String> {
+    let mut store = Store::connect(db)
         .await
         .map_err(|e| format!("cannot open the database {}: {e}", redact(db)))?;
+    if let Some(dir) = files {
+        store = store.with_files_dir(dir);
+    }
     store
         .migrate()
         .await
@@ -163,7 +170,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             demo,
             secure_cookies,
         } => {
-            let store = open(&cli.db).await?;
+            let store = open(&cli.db, cli.files.as_deref()).await?;
             if demo {
                 load_demo(&store, clock.now()).await?;
             }
@@ -199,12 +206,12 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
-            open(&cli.db).await?;
+            open(&cli.db, cli.files.as_deref()).await?;
             println!("migrations applied");
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo => {
-            let store = open(&cli.db).await?;
+            let store = open(&cli.db, cli.files.as_deref()).await?;
             load_demo(&store, clock.now()).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -219,7 +226,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                     name,
                 },
         } => {
-            let store = open(&cli.db).await?;
+            let store = open(&cli.db, cli.files.as_deref()).await?;
             let role: Role = role.parse().map_err(|_| {
                 let all: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
                 format!("unknown role {role}; one of {}", all.join(", "))
@@ -276,7 +283,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::from(2))
         }
         Command::Backup { file } => {
-            let store = open(&cli.db).await?;
+            let store = open(&cli.db, cli.files.as_deref()).await?;
             let f =
                 std::fs::File::create(&file).map_err(|e| format!("cannot create {file}: {e}"))?;
             let n = store
@@ -287,7 +294,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Restore { file } => {
-            let store = open(&cli.db).await?;
+            let store = open(&cli.db, cli.files.as_deref()).await?;
             let f = std::fs::File::open(&file).map_err(|e| format!("cannot open {file}: {e}"))?;
             let n = store
                 .restore(BufReader::new(f))
@@ -299,7 +306,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Audit {
             command: AuditCommand::Verify,
         } => {
-            let store = open(&cli.db).await?;
+            let store = open(&cli.db, cli.files.as_deref()).await?;
             let report = store.verify_audit().await.map_err(|e| e.to_string())?;
             match report.result {
                 Ok(()) => {

@@ -32,6 +32,14 @@ pub enum Action {
     RequirementTransition,
     /// Create projects and name their team.
     ProjectManage,
+    /// Start a review round (F11).
+    ReviewStart,
+    /// Answer review items for one's own department.
+    ReviewAnswer,
+    /// Sign a review conclusion (the approver permission).
+    ReviewApprove,
+    /// The extra quality review of a customer under tightened control.
+    QualityReview,
     AuditRead,
     UserManage,
     SettingsManage,
@@ -64,6 +72,10 @@ pub fn permits(role: Role, action: Action) -> bool {
             )
         }
         ProjectManage => matches!(role, Admin | MarketingManager | ProjectManager),
+        ReviewStart => matches!(role, Admin | MarketingManager | ProjectManager),
+        ReviewAnswer => !matches!(role, Portal | Executive),
+        ReviewApprove => matches!(role, Admin | MarketingManager | Executive),
+        QualityReview => matches!(role, Admin | QualityEngineer),
         AuditRead | UserManage | SettingsManage => role == Admin,
     }
 }
@@ -106,6 +118,17 @@ pub fn customer_scope(actor: &Actor) -> CustomerScope {
             CustomerScope::Managed(actor.user_id),
             CustomerScope::Department,
         ),
+    }
+}
+
+/// The department whose requirements a department-scoped actor sees beyond its customer scope:
+/// those its department takes part in (identification items, hand-offs, review aspects), so a
+/// design reviewer reads what is routed to design. Own-scoped users (account managers) and
+/// portal users keep to their customers.
+pub fn task_department(actor: &Actor) -> Option<DepartmentId> {
+    match (actor.role, actor.scope) {
+        (Role::Portal, _) | (_, DataScope::Own | DataScope::All) => None,
+        (_, DataScope::Department) => actor.department_id,
     }
 }
 

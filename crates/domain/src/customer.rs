@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::fields::FieldErrors;
+use crate::fields::{double_option, FieldErrors};
 use crate::ids::{CustomerId, UserId};
 use crate::region;
 
@@ -149,12 +149,6 @@ pub struct CustomerPatch {
 }
 
 /// `null` means "clear it", absence means "leave it".
-fn double_option<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
-
 impl CustomerPatch {
     /// The fields after this patch.
     pub fn apply(self, mut f: CustomerFields) -> CustomerFields {

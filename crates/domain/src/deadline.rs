@@ -6,6 +6,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::requirement::Urgency;
+use crate::standard::DeadlineUnit;
 
 /// How long a stage may take at this urgency.
 pub fn stage_allowance(urgency: Urgency) -> Duration {
@@ -19,6 +20,14 @@ pub fn stage_allowance(urgency: Urgency) -> Duration {
 /// The due time of a stage entered at `entered`.
 pub fn stage_due(urgency: Urgency, entered: DateTime<Utc>) -> DateTime<Utc> {
     entered + stage_allowance(urgency)
+}
+
+/// When a control point's work started at `start` is due (hand-offs, F10).
+pub fn due_after(start: DateTime<Utc>, value: i64, unit: DeadlineUnit) -> DateTime<Utc> {
+    match unit {
+        DeadlineUnit::Hours => start + Duration::hours(value),
+        DeadlineUnit::WorkingDays => start + Duration::days(value),
+    }
 }
 
 /// Whether a stage entered at `entered` is overdue at `now`.

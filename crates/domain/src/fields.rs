@@ -107,6 +107,13 @@ pub fn is_email(s: &str) -> bool {
             .all(|p| !p.is_empty() && p.chars().all(|c| c.is_alphanumeric() || c == '-'))
 }
 
+/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`) in a patch.
+pub(crate) fn double_option<'de, T: serde::Deserialize<'de>, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

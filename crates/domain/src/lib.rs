@@ -7,16 +7,20 @@
 mod closed_set;
 
 pub mod access;
+pub mod attachment;
 pub mod audit;
 pub mod coding;
 pub mod customer;
 pub mod deadline;
 pub mod fields;
+pub mod handoff;
 pub mod ids;
 pub mod project;
 pub mod region;
 pub mod requirement;
+pub mod review;
 pub mod similarity;
+pub mod standard;
 pub mod time;
 pub mod user;
 

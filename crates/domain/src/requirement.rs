@@ -5,8 +5,13 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::fields::FieldErrors;
+use crate::fields::{double_option, FieldErrors};
 use crate::ids::{CustomerId, DepartmentId};
+
+closed_set!(
+    /// Feasibility of a requirement on one axis (F7, 003§3).
+    Feasibility { Ok => "ok", Risk => "risk", NotFeasible => "not_feasible" }
+);
 
 closed_set!(
     /// The nine stages of 000§3(1), then closed.
@@ -63,7 +68,7 @@ impl Stage {
         Stage::ALL.get(i + 1).copied()
     }
 
-    fn index(self) -> usize {
+    pub fn index(self) -> usize {
         Stage::ALL.iter().position(|s| *s == self).unwrap_or(0)
     }
 
@@ -230,6 +235,18 @@ pub struct RequirementFields {
     /// When it was collected, `YYYY-MM-DD` (default: today).
     #[serde(default)]
     pub collected_on: String,
+    /// Analysis (F7, 003§3): technical, economic and time feasibility, each with a note when
+    /// it is not plainly feasible, and the requirement's value to the company (1–5).
+    #[serde(default)]
+    pub feasibility_technical: Option<Feasibility>,
+    #[serde(default)]
+    pub feasibility_economic: Option<Feasibility>,
+    #[serde(default)]
+    pub feasibility_time: Option<Feasibility>,
+    #[serde(default)]
+    pub feasibility_note: String,
+    #[serde(default)]
+    pub value_score: Option<i64>,
 }
 
 impl RequirementFields {
@@ -246,6 +263,20 @@ impl RequirementFields {
             && chrono::NaiveDate::parse_from_str(&self.collected_on, "%Y-%m-%d").is_err()
         {
             e.add("collected_on", "date");
+        }
+        e.optional("feasibility_note", &mut self.feasibility_note, 2000);
+        let doubtful = [
+            self.feasibility_technical,
+            self.feasibility_economic,
+            self.feasibility_time,
+        ]
+        .iter()
+        .any(|f| matches!(f, Some(Feasibility::Risk | Feasibility::NotFeasible)));
+        if doubtful && self.feasibility_note.is_empty() {
+            e.add("feasibility_note", "feasibility_note_required");
+        }
+        if self.value_score.is_some_and(|v| !(1..=5).contains(&v)) {
+            e.add("value_score", "value_score_range");
         }
         e.finish()
     }
@@ -277,12 +308,22 @@ pub struct RequirementPatch {
     pub description: Option<String>,
     pub channel: Option<Channel>,
     pub category: Option<Category>,
+    #[serde(default, deserialize_with = "double_option")]
     pub sub_category: Option<Option<SubCategory>>,
     pub nature: Option<Nature>,
     pub kind: Option<Kind>,
     pub urgency: Option<Urgency>,
     pub source_person: Option<String>,
     pub collected_on: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub feasibility_technical: Option<Option<Feasibility>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub feasibility_economic: Option<Option<Feasibility>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub feasibility_time: Option<Option<Feasibility>>,
+    pub feasibility_note: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub value_score: Option<Option<i64>>,
 }
 
 impl RequirementPatch {
@@ -300,7 +341,12 @@ impl RequirementPatch {
             kind,
             urgency,
             source_person,
-            collected_on
+            collected_on,
+            feasibility_technical,
+            feasibility_economic,
+            feasibility_time,
+            feasibility_note,
+            value_score
         );
         f
     }

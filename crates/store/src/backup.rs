@@ -24,6 +24,14 @@ const TABLES: &[&str] = &[
     "requirement_transitions",
     "requirement_outputs",
     "feedback_register",
+    "work_standards",
+    "control_points",
+    "handoffs",
+    "work_plan_entries",
+    "review_rounds",
+    "review_answers",
+    "attachments",
+    "requirement_departments",
     "settings",
     "code_counters",
     "audit_log",
@@ -43,6 +51,13 @@ const IDENTITY_TABLES: &[&str] = &[
     "requirement_transitions",
     "requirement_outputs",
     "feedback_register",
+    "work_standards",
+    "control_points",
+    "handoffs",
+    "work_plan_entries",
+    "review_rounds",
+    "review_answers",
+    "attachments",
 ];
 
 /// Columns that may point at rows restored later (portal users at customers, merged
@@ -123,6 +138,8 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         // The migrations seed rows that the backup brings back itself.
         for t in [
+            "control_points",
+            "work_standards",
             "departments",
             "settings",
             "code_counters",

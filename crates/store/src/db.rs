@@ -32,6 +32,9 @@ pub struct Store {
     /// SQLite has one writer at a time: writers queue here, in order, instead of polling the
     /// file lock with busy-timeout sleeps (which gives long tail latencies under load).
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Where attachment bytes live (next to the SQLite file by default; configured for
+    /// PostgreSQL, a directory every node shares).
+    pub(crate) files: std::path::PathBuf,
 }
 
 /// A page of a list: `{"items": […], "total": N}`.
@@ -71,15 +74,21 @@ impl Store {
     /// Opens `--db`: a SQLite file path (created when missing) or a `postgres://` URL.
     pub async fn connect(db: &str) -> Result<Store> {
         sqlx::any::install_default_drivers();
-        let (backend, url) = if db.starts_with("postgres://") || db.starts_with("postgresql://") {
-            (Backend::Postgres, db.to_string())
-        } else {
-            let path = db
-                .strip_prefix("sqlite://")
-                .or_else(|| db.strip_prefix("sqlite:"))
-                .unwrap_or(db);
-            (Backend::Sqlite, format!("sqlite://{path}?mode=rwc"))
-        };
+        let (backend, url, files) =
+            if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+                (Backend::Postgres, db.to_string(), "reqloop-files".into())
+            } else {
+                let path = db
+                    .strip_prefix("sqlite://")
+                    .or_else(|| db.strip_prefix("sqlite:"))
+                    .unwrap_or(db);
+                let path = path.split('?').next().unwrap_or(path);
+                (
+                    Backend::Sqlite,
+                    format!("sqlite://{path}?mode=rwc"),
+                    format!("{path}.files"),
+                )
+            };
         let options = AnyConnectOptions::from_str(&url)?;
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
@@ -104,7 +113,14 @@ impl Store {
             pool,
             backend,
             writer: Default::default(),
+            files: files.into(),
         })
+    }
+
+    /// Keeps attachment bytes in `dir` instead of the default.
+    pub fn with_files_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Store {
+        self.files = dir.into();
+        self
     }
 
     pub fn backend(&self) -> Backend {
@@ -343,25 +359,53 @@ impl Store {
 /// Restricts `column` (a customer id) to the customers the actor sees (`access::customer_scope`),
 /// in SQL, so lists are filtered in the database and never after loading.
 pub(crate) fn customer_scope(c: &mut Conditions, actor: &Actor, column: &str) {
-    match access::customer_scope(actor) {
-        CustomerScope::All => {}
-        CustomerScope::Managed(u) => c.push(
-            &format!(
+    if let Some((sql, args)) = customer_scope_sql(actor, column) {
+        c.push(&sql, args);
+    }
+}
+
+/// Restricts requirements (`{prefix}id`, `{prefix}customer_id`) to those the actor sees: those of
+/// visible customers, and those its department takes part in (`access::task_department`).
+pub(crate) fn requirement_scope(c: &mut Conditions, actor: &Actor, prefix: &str) {
+    let Some((sql, mut args)) = customer_scope_sql(actor, &format!("{prefix}customer_id")) else {
+        return;
+    };
+    match access::task_department(actor) {
+        None => c.push(&sql, args),
+        Some(d) => {
+            args.push(Arg::Int(d.0));
+            c.push(
+                &format!(
+                    "({sql} OR {prefix}id IN \
+                     (SELECT requirement_id FROM requirement_departments WHERE department_id = ?))"
+                ),
+                args,
+            );
+        }
+    }
+}
+
+/// The customer-scope condition (with `?` placeholders) and its arguments; `None` for all.
+fn customer_scope_sql(actor: &Actor, column: &str) -> Option<(String, Vec<Arg>)> {
+    Some(match access::customer_scope(actor) {
+        CustomerScope::All => return None,
+        CustomerScope::Managed(u) => (
+            format!(
                 "({column} IN (SELECT id FROM customers WHERE account_manager_id = ?) \
                  OR {column} IN (SELECT customer_id FROM customer_team WHERE user_id = ?))"
             ),
-            [Arg::Int(u.0), Arg::Int(u.0)],
+            vec![Arg::Int(u.0), Arg::Int(u.0)],
         ),
-        CustomerScope::Department(d) => c.push(
-            &format!(
+        CustomerScope::Department(d) => (
+            format!(
                 "{column} IN (SELECT id FROM customers WHERE account_manager_id IN \
                  (SELECT id FROM users WHERE department_id = ?))"
             ),
-            [Arg::Int(d.0)],
+            vec![Arg::Int(d.0)],
         ),
-        CustomerScope::One(id) => c.push(&format!("{column} = ?"), [Arg::Int(id.0)]),
-        CustomerScope::Nothing => c.push("1 = 0", []),
-    }
+        CustomerScope::One(id) => (format!("{column} = ?"), vec![Arg::Int(id.0)]),
+        CustomerScope::Nothing => ("1 = 0".into(), vec![]),
+    })
 }
 
 /// Page and size from a list query: page ≥ 1, 1 ≤ per_page ≤ 200 (default 20).

@@ -1,25 +1,33 @@
 //! ReqLoop storage on SQLite (embedded default) and PostgreSQL: one set of migrations per
 //! dialect, one module per aggregate, every write one transaction with its audit entry.
 
+mod attachments;
 mod audit;
 mod backup;
 mod customers;
 mod db;
 pub mod demo;
+mod handoffs;
 mod jobs;
 mod projects;
 mod requirements;
+mod reviews;
 mod settings;
+mod standard;
 #[doc(hidden)]
 pub mod testing;
 mod users;
 
+pub use attachments::Attachment;
 pub use audit::{AuditFilter, VerifyReport};
 pub use customers::{CustomerFilter, HistoryEntry};
 pub use db::{Backend, Page, Store, Who};
+pub use handoffs::{HandoffFilter, WorkPlanEntry};
 pub use requirements::{
     FeedbackEntry, Item, LedgerRow, RequirementFilter, SimilarRequirement, StageOutput, Transition,
 };
+pub use reviews::{NewReview, ReviewAnswer, ReviewFilter, ReviewRound};
+pub use standard::StandardVersion;
 pub use users::{random_token, LoginOutcome, SessionInfo, SESSION_HOURS};
 
 use reqloop_domain::FieldErrors;

@@ -13,11 +13,13 @@ use serde::{Deserialize, Serialize};
 use sqlx::{FromRow, Row as _};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db::{bind_all, customer_scope, Arg, Conditions};
+use crate::db::{bind_all, requirement_scope, Arg, Conditions, WriteTx};
+use crate::handoffs;
 use crate::{Error, Page, Result, Store, Who};
 
 const COLUMNS: &str = "id, version, code, customer_id, project_id, title, description, channel, category, sub_category, \
-    nature, kind, urgency, source_person, collected_on, stage, stage_entered_at, merged_into, created_at, updated_at";
+    nature, kind, urgency, source_person, collected_on, feasibility_technical, feasibility_economic, feasibility_time, \
+    feasibility_note, value_score, stage, stage_entered_at, merged_into, created_at, updated_at";
 
 #[derive(FromRow)]
 struct Row {
@@ -36,6 +38,11 @@ struct Row {
     urgency: String,
     source_person: String,
     collected_on: String,
+    feasibility_technical: Option<String>,
+    feasibility_economic: Option<String>,
+    feasibility_time: Option<String>,
+    feasibility_note: String,
+    value_score: Option<i64>,
     stage: String,
     stage_entered_at: String,
     merged_into: Option<i64>,
@@ -46,6 +53,10 @@ struct Row {
 fn parse<T: std::str::FromStr>(v: &str, what: &str) -> Result<T> {
     v.parse()
         .map_err(|_| Error::Other(format!("stored requirement has an invalid {what}")))
+}
+
+fn parse_opt<T: std::str::FromStr>(v: Option<String>, what: &str) -> Result<Option<T>> {
+    v.as_deref().map(|s| parse(s, what)).transpose()
 }
 
 impl Row {
@@ -61,16 +72,17 @@ impl Row {
                 description: self.description,
                 channel: parse(&self.channel, "channel")?,
                 category: parse(&self.category, "category")?,
-                sub_category: self
-                    .sub_category
-                    .as_deref()
-                    .map(|s| parse(s, "sub-category"))
-                    .transpose()?,
+                sub_category: parse_opt(self.sub_category, "sub-category")?,
                 nature: parse(&self.nature, "nature")?,
                 kind: parse(&self.kind, "kind")?,
                 urgency: parse(&self.urgency, "urgency")?,
                 source_person: self.source_person,
                 collected_on: self.collected_on,
+                feasibility_technical: parse_opt(self.feasibility_technical, "feasibility")?,
+                feasibility_economic: parse_opt(self.feasibility_economic, "feasibility")?,
+                feasibility_time: parse_opt(self.feasibility_time, "feasibility")?,
+                feasibility_note: self.feasibility_note,
+                value_score: self.value_score,
             },
             stage: parse(&self.stage, "stage")?,
             stage_entered_at: self.stage_entered_at,
@@ -81,8 +93,8 @@ impl Row {
     }
 }
 
-/// Binds $1..$11 of both the INSERT and the UPDATE: the collected fields in column order, then
-/// the write time.
+/// Binds $1..$16 of both the INSERT and the UPDATE: the collected and analysis fields in column
+/// order, then the write time.
 fn bind_fields<'q>(
     q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     f: &'q RequirementFields,
@@ -98,6 +110,11 @@ fn bind_fields<'q>(
         .bind(f.urgency.as_str())
         .bind(&f.source_person)
         .bind(&f.collected_on)
+        .bind(f.feasibility_technical.map(|v| v.as_str()))
+        .bind(f.feasibility_economic.map(|v| v.as_str()))
+        .bind(f.feasibility_time.map(|v| v.as_str()))
+        .bind(&f.feasibility_note)
+        .bind(f.value_score)
         .bind(at)
 }
 
@@ -233,7 +250,7 @@ impl Store {
         let mut found: Vec<SimilarRequirement> = Vec::new();
         for same_customer in [true, false] {
             let mut c = Conditions::default();
-            customer_scope(&mut c, actor, "customer_id");
+            requirement_scope(&mut c, actor, "");
             c.push("id <> ?", [Arg::Int(id)]);
             if same_customer {
                 c.push("customer_id = ?", [Arg::Int(r.fields.customer_id.0)]);
@@ -284,7 +301,7 @@ impl Store {
         f: &RequirementFilter,
     ) -> Result<Page<Requirement>> {
         let mut c = Conditions::default();
-        customer_scope(&mut c, actor, "customer_id");
+        requirement_scope(&mut c, actor, "");
         if let Some(id) = f.customer_id {
             c.push("customer_id = ?", [Arg::Int(id)]);
         }
@@ -343,13 +360,25 @@ impl Store {
     pub async fn get_requirement(&self, actor: &Actor, id: i64) -> Result<Requirement> {
         let mut c = Conditions::default();
         c.push("id = ?", [Arg::Int(id)]);
-        customer_scope(&mut c, actor, "customer_id");
+        requirement_scope(&mut c, actor, "");
         let sql = format!("SELECT {COLUMNS} FROM requirements{}", c.where_clause());
         let row: Row = bind_all(sqlx::query_as(&sql), &c.args)
             .fetch_optional(&self.pool)
             .await?
             .ok_or(Error::NotFound)?;
         row.into_requirement()
+    }
+
+    /// "code name" of a requirement's customer, for whoever may see the requirement (also a
+    /// department taking part in it, which may not see the customer's record itself).
+    pub async fn requirement_customer(&self, actor: &Actor, requirement: i64) -> Result<String> {
+        let r = self.get_requirement(actor, requirement).await?;
+        let (code, name): (String, String) =
+            sqlx::query_as("SELECT code, name FROM customers WHERE id = $1")
+                .bind(r.fields.customer_id.0)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(format!("{code} {name}"))
     }
 
     pub async fn create_requirement(
@@ -390,9 +419,11 @@ impl Store {
         let at = tx.at.clone();
         let insert = sqlx::query(
             "INSERT INTO requirements (title, description, channel, category, sub_category, nature, kind, urgency, \
-             source_person, collected_on, stage_entered_at, created_at, updated_at, code, customer_id, project_id, \
+             source_person, collected_on, feasibility_technical, feasibility_economic, feasibility_time, \
+             feasibility_note, value_score, stage_entered_at, created_at, updated_at, code, customer_id, project_id, \
              created_by, stage) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11, $12, $13, $14, $15, 'identification') RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $16, $17, $18, $19, $20, \
+             'identification') RETURNING id",
         );
         let id: i64 = bind_fields(insert, &f, &at)
             .bind(&code)
@@ -415,6 +446,7 @@ impl Store {
         };
         tx.audit("requirement", id, "create", None, Some(&r))
             .await?;
+        handoffs::open_stage_handoffs(&mut tx, &r, Stage::Identification, actor, now).await?;
         tx.commit().await?;
         Ok(r)
     }
@@ -439,8 +471,9 @@ impl Store {
         let at = tx.at.clone();
         let update = sqlx::query(
             "UPDATE requirements SET title = $1, description = $2, channel = $3, category = $4, sub_category = $5, \
-             nature = $6, kind = $7, urgency = $8, source_person = $9, collected_on = $10, updated_at = $11, \
-             version = version + 1 WHERE id = $12 AND version = $13",
+             nature = $6, kind = $7, urgency = $8, source_person = $9, collected_on = $10, \
+             feasibility_technical = $11, feasibility_economic = $12, feasibility_time = $13, feasibility_note = $14, \
+             value_score = $15, updated_at = $16, version = version + 1 WHERE id = $17 AND version = $18",
         );
         let n = bind_fields(update, &f, &at)
             .bind(id)
@@ -489,13 +522,7 @@ impl Store {
         if r.stage == Stage::Closed {
             return Err(Error::Rule("closed"));
         }
-        let dept: Option<i64> = sqlx::query_scalar("SELECT id FROM departments WHERE id = $1")
-            .bind(f.department_id.0)
-            .fetch_optional(&self.pool)
-            .await?;
-        if dept.is_none() {
-            return Err(Error::field("department_id", "unknown_department"));
-        }
+        self.check_department(f.department_id).await?;
         let mut tx = self.write(&Who::from(actor), now).await?;
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO requirement_items (requirement_id, description, category, sub_category, acceptance_criterion, department_id) \
@@ -517,8 +544,116 @@ impl Store {
         };
         tx.audit("requirement_item", id, "create", None, Some(&item))
             .await?;
+        handoffs::take_part(&mut tx, requirement, item.fields.department_id).await?;
         tx.commit().await?;
         Ok(item)
+    }
+
+    /// Edits a line of the identification table; only while the requirement is being identified.
+    pub async fn update_item(
+        &self,
+        actor: &Actor,
+        requirement: i64,
+        item: i64,
+        version: i64,
+        mut f: ItemFields,
+        now: DateTime<Utc>,
+    ) -> Result<Item> {
+        f.validate()?;
+        let before = self.item_for_change(actor, requirement, item).await?;
+        if before.version != version {
+            return Err(Error::Stale);
+        }
+        self.check_department(f.department_id).await?;
+        let mut tx = self.write(&Who::from(actor), now).await?;
+        let n = sqlx::query(
+            "UPDATE requirement_items SET description = $1, category = $2, sub_category = $3, acceptance_criterion = $4, \
+             department_id = $5, version = version + 1 WHERE id = $6 AND version = $7",
+        )
+        .bind(&f.description)
+        .bind(f.category.as_str())
+        .bind(f.sub_category.map(|s| s.as_str()))
+        .bind(&f.acceptance_criterion)
+        .bind(f.department_id.0)
+        .bind(item)
+        .bind(version)
+        .execute(&mut *tx.tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(Error::Stale);
+        }
+        let after = Item {
+            version: version + 1,
+            fields: f,
+            ..before.clone()
+        };
+        tx.audit(
+            "requirement_item",
+            item,
+            "update",
+            Some(&before),
+            Some(&after),
+        )
+        .await?;
+        handoffs::take_part(&mut tx, requirement, after.fields.department_id).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Removes a line of the identification table (identification stage, never reviewed).
+    pub async fn remove_item(
+        &self,
+        actor: &Actor,
+        requirement: i64,
+        item: i64,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let before = self.item_for_change(actor, requirement, item).await?;
+        let (answers,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM review_answers WHERE item_id = $1")
+                .bind(item)
+                .fetch_one(&self.pool)
+                .await?;
+        if answers > 0 {
+            return Err(Error::Rule("item_reviewed"));
+        }
+        let mut tx = self.write(&Who::from(actor), now).await?;
+        sqlx::query("DELETE FROM requirement_items WHERE id = $1")
+            .bind(item)
+            .execute(&mut *tx.tx)
+            .await?;
+        tx.audit("requirement_item", item, "delete", Some(&before), None)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// An item of a visible requirement that may still change (identification stage).
+    async fn item_for_change(&self, actor: &Actor, requirement: i64, item: i64) -> Result<Item> {
+        let r = self.get_requirement(actor, requirement).await?;
+        let found = self
+            .list_items(actor, requirement)
+            .await?
+            .into_iter()
+            .find(|i| i.id == item)
+            .ok_or(Error::NotFound)?;
+        match r.stage {
+            Stage::Closed => Err(Error::Rule("closed")),
+            Stage::Identification => Ok(found),
+            _ => Err(Error::Rule("items_locked")),
+        }
+    }
+
+    async fn check_department(&self, d: DepartmentId) -> Result<()> {
+        let dept: Option<i64> = sqlx::query_scalar("SELECT id FROM departments WHERE id = $1")
+            .bind(d.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        if dept.is_none() {
+            return Err(Error::field("department_id", "unknown_department"));
+        }
+        Ok(())
     }
 
     // ---- stage outputs and moves ----
@@ -549,33 +684,11 @@ impl Store {
             return Err(Error::field("note", "too_long"));
         }
         let r = self.get_requirement(actor, requirement).await?;
-        let Some(kind) = r.stage.required_output() else {
+        if r.stage == Stage::Closed {
             return Err(Error::Rule("closed"));
-        };
+        }
         let mut tx = self.write(&Who::from(actor), now).await?;
-        let at = tx.at.clone();
-        let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO requirement_outputs (requirement_id, stage, kind, note, actor_name, at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        )
-        .bind(requirement)
-        .bind(r.stage.as_str())
-        .bind(kind)
-        .bind(note)
-        .bind(&actor.username)
-        .bind(&at)
-        .fetch_one(&mut *tx.tx)
-        .await?;
-        let out = StageOutput {
-            id,
-            stage: r.stage.as_str().into(),
-            kind: kind.into(),
-            note: note.into(),
-            actor_name: actor.username.clone(),
-            at,
-            superseded: 0,
-        };
-        tx.audit("requirement_output", id, "create", None, Some(&out))
-            .await?;
+        let out = file_output(&mut tx, requirement, r.stage, note, &actor.username).await?;
         tx.commit().await?;
         Ok(out)
     }
@@ -639,7 +752,9 @@ impl Store {
             return Err(Error::Stale);
         }
         if mv == Move::Rework {
-            for s in requirement::superseded_by_rework(to) {
+            let superseded: Vec<Stage> = requirement::superseded_by_rework(to).collect();
+            handoffs::cancel_stage_handoffs(&mut tx, id, &superseded).await?;
+            for s in superseded {
                 sqlx::query("UPDATE requirement_outputs SET superseded = 1 WHERE requirement_id = $1 AND stage = $2")
                     .bind(id)
                     .bind(s.as_str())
@@ -674,6 +789,7 @@ impl Store {
         };
         tx.audit("requirement", id, move_name, Some(&before), Some(&after))
             .await?;
+        handoffs::open_stage_handoffs(&mut tx, &after, to, actor, now).await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -875,7 +991,7 @@ impl Store {
         per_page: Option<i64>,
     ) -> Result<Page<FeedbackEntry>> {
         let mut c = Conditions::default();
-        customer_scope(&mut c, actor, "r.customer_id");
+        requirement_scope(&mut c, actor, "r.");
         let (items, total) = self
             .fetch_page(
                 "feedback_register f JOIN requirements r ON r.id = f.requirement_id",
@@ -888,4 +1004,40 @@ impl Store {
             .await?;
         Ok(Page { items, total })
     }
+}
+
+/// Files the output record of `stage` inside a write (by hand, or by the hand-off and review
+/// modules when their work is done).
+pub(crate) async fn file_output(
+    tx: &mut WriteTx,
+    requirement: i64,
+    stage: Stage,
+    note: &str,
+    actor_name: &str,
+) -> Result<StageOutput> {
+    let kind = stage.required_output().ok_or(Error::Rule("closed"))?;
+    let at = tx.at.clone();
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO requirement_outputs (requirement_id, stage, kind, note, actor_name, at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(requirement)
+    .bind(stage.as_str())
+    .bind(kind)
+    .bind(note)
+    .bind(actor_name)
+    .bind(&at)
+    .fetch_one(&mut *tx.tx)
+    .await?;
+    let out = StageOutput {
+        id,
+        stage: stage.as_str().into(),
+        kind: kind.into(),
+        note: note.into(),
+        actor_name: actor_name.into(),
+        at,
+        superseded: 0,
+    };
+    tx.audit("requirement_output", id, "create", None, Some(&out))
+        .await?;
+    Ok(out)
 }

@@ -73,16 +73,19 @@ impl TestDb {
                     "{}/{name}",
                     base.rsplit_once('/').map_or(base.as_str(), |(b, _)| b)
                 );
+                // Attachments go to a temporary directory, removed with the test.
+                let files = std::env::temp_dir().join(&name);
                 let store = Store::connect(&url)
                     .await
-                    .expect("open postgres test database");
+                    .expect("open postgres test database")
+                    .with_files_dir(files.clone());
                 store.migrate().await.expect("migrate postgres");
                 TestDb {
                     store,
                     url,
                     name,
                     backend,
-                    _dir: None,
+                    _dir: Some(TempDir(files)),
                 }
             }
         }

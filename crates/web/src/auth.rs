@@ -86,19 +86,32 @@ pub async fn resolve_session(State(state): State<AppState>, req: Request, next: 
             .get("x-csrf-token")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let multipart = content_type.starts_with("multipart/form-data");
         let (parts, body) = req.into_parts();
-        let bytes = match axum::body::to_bytes(body, crate::BODY_LIMIT).await {
-            Ok(b) => b,
-            Err(_) => {
-                return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response()
-            }
-        };
-        let form_token = if content_type.starts_with("application/x-www-form-urlencoded") {
-            form_urlencoded::parse(&bytes)
-                .find(|(k, _)| k == "_csrf")
-                .map(|(_, v)| v.into_owned())
+        // A multipart upload carries its token in the query (the body is streamed, not read here).
+        let (form_token, body) = if multipart {
+            let token = parts.uri.query().and_then(|q| {
+                form_urlencoded::parse(q.as_bytes())
+                    .find(|(k, _)| k == "_csrf")
+                    .map(|(_, v)| v.into_owned())
+            });
+            (token, body)
         } else {
-            None
+            let bytes = match axum::body::to_bytes(body, crate::BODY_LIMIT).await {
+                Ok(b) => b,
+                Err(_) => {
+                    return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large")
+                        .into_response()
+                }
+            };
+            let token = if content_type.starts_with("application/x-www-form-urlencoded") {
+                form_urlencoded::parse(&bytes)
+                    .find(|(k, _)| k == "_csrf")
+                    .map(|(_, v)| v.into_owned())
+            } else {
+                None
+            };
+            (token, Body::from(bytes))
         };
         let given = header_token.or(form_token);
         let ok = matches!((&expected, &given), (Some(e), Some(g)) if !e.is_empty() && constant_time_eq(e, g));
@@ -110,7 +123,7 @@ pub async fn resolve_session(State(state): State<AppState>, req: Request, next: 
             )
             .into_response();
         }
-        req = Request::from_parts(parts, Body::from(bytes));
+        req = Request::from_parts(parts, body);
     }
     req.extensions_mut().insert(Session(session));
     next.run(req).await

@@ -99,6 +99,14 @@ mod tests {
             include_str!("pages/mod.rs"),
             include_str!("pages/customers.rs"),
             include_str!("pages/requirements.rs"),
+            include_str!("pages/workflow.rs"),
+            include_str!("../templates/handoff_rows.html"),
+            include_str!("../templates/handoffs.html"),
+            include_str!("../templates/my_work.html"),
+            include_str!("../templates/reviews.html"),
+            include_str!("../templates/review.html"),
+            include_str!("../templates/standard.html"),
+            include_str!("../templates/identification.html"),
             include_str!("../templates/requirements.html"),
             include_str!("../templates/requirement.html"),
             include_str!("../templates/requirement_form.html"),
@@ -159,6 +167,42 @@ mod tests {
         keys.extend(SubCategory::ALL.iter().map(|v| format!("subcat.{v}")));
         keys.extend(Nature::ALL.iter().map(|v| format!("nature.{v}")));
         keys.extend(Kind::ALL.iter().map(|v| format!("kind.{v}")));
+        use reqloop_domain::handoff::{HandoffError, HandoffStatus};
+        use reqloop_domain::requirement::Feasibility;
+        use reqloop_domain::review::{Answer, Aspect, Conclusion, ReviewError, RoundStatus};
+        use reqloop_domain::standard::DeadlineUnit;
+        keys.extend(Feasibility::ALL.iter().map(|v| format!("feas.{v}")));
+        keys.extend((1..=5).map(|v| format!("value.{v}")));
+        keys.extend(HandoffStatus::ALL.iter().map(|v| format!("handoff.{v}")));
+        keys.extend(Aspect::ALL.iter().map(|v| format!("aspect.{v}")));
+        keys.extend(Answer::ALL.iter().map(|v| format!("answer.{v}")));
+        keys.extend(Conclusion::ALL.iter().map(|v| format!("conclusion.{v}")));
+        keys.extend(RoundStatus::ALL.iter().map(|v| format!("round.{v}")));
+        keys.extend(DeadlineUnit::ALL.iter().map(|v| format!("unit.{v}")));
+        // Every refusal the API can answer 422 with has a message.
+        for e in [
+            HandoffError::NotReceiver,
+            HandoffError::AlreadyAcknowledged,
+            HandoffError::NotAcknowledged,
+            HandoffError::Finished,
+        ] {
+            keys.push(format!("rule.{}", e.code()));
+        }
+        for e in [
+            ReviewError::AlreadyAnswered,
+            ReviewError::AspectNotReviewed,
+            ReviewError::WrongDepartment,
+            ReviewError::RoundClosed,
+            ReviewError::Incomplete,
+            ReviewError::QualityReviewRequired,
+            ReviewError::NotMet,
+            ReviewError::NotInReview,
+            ReviewError::NoItems,
+            ReviewError::RoundOpen,
+        ] {
+            keys.push(format!("rule.{}", e.code()));
+        }
+        keys.extend(["rule.items_locked".into(), "rule.item_reviewed".into()]);
         for k in keys {
             assert!(
                 ZH.contains_key(k.as_str()) && EN.contains_key(k.as_str()),

@@ -315,6 +315,18 @@ async fn log_in_filter_customers_open_one_and_create_one() {
         .await
         .unwrap();
     click_and_wait(&c, Locator::Id("add-item")).await;
+    // Identification opened its hand-off: the marketing station's identification sheet.
+    let handoffs = c
+        .find(Locator::Id("handoffs"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        handoffs.contains("客户需求识别表") && handoffs.contains("营销部"),
+        "{handoffs}"
+    );
     for step in 0..9 {
         if let Ok(note) = c.find(Locator::Id("output-note")).await {
             note.send_keys(&format!("第{step}阶段输出记录"))

@@ -794,6 +794,9 @@ pub(crate) const STAFF: &[(&str, &str, &str, &str)] = &[
     ("quality", "赵敏", "quality_engineer", "quality"),
     ("pm", "周涛", "project_manager", "delivery"),
     ("exec", "黄德明", "executive", "management"),
+    ("production", "吴国强", "reviewer", "production"),
+    ("purchase", "钱志刚", "reviewer", "procurement"),
+    ("service", "郑晓燕", "reviewer", "after_sales"),
 ];
 
 /// Requirement titles heard from customers: (title, category, sub-category, urgency).

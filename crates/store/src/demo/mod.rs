@@ -10,7 +10,8 @@ use reqloop_domain::customer::{
     BusinessStatus, Confidential, ContactFields, CreditRating, CustomerFields, Grade, RiskFlag,
     Tier,
 };
-use reqloop_domain::ids::UserId;
+use reqloop_domain::ids::{DepartmentId, UserId};
+use reqloop_domain::requirement::Stage;
 use reqloop_domain::user::{DataScope, NewUser, Role, User};
 
 use crate::{Result, Store, Who};
@@ -145,7 +146,8 @@ pub async fn load(store: &Store, now: DateTime<Utc>) -> Result<Loaded> {
             store.add_contact(&admin, customer.id, contact, now).await?;
         }
     }
-    let requirements = load_requirements(store, &admin, now).await?;
+    let staff: Vec<Actor> = users.iter().map(actor).collect();
+    let requirements = load_requirements(store, &admin, &staff, now).await?;
     let mut portal = new_user("portal", "客户门户演示", DEMO_PASSWORD, Role::Portal);
     portal.customer_id = first_customer;
     users.push(store.create_user(&system, portal, now).await?);
@@ -185,8 +187,13 @@ pub const DEMO_REQUIREMENTS: usize = 200;
 
 /// Requirements in every stage, each walked there through the real stage gate (items, outputs,
 /// transitions), with a rework now and then.
-async fn load_requirements(store: &Store, admin: &Actor, now: DateTime<Utc>) -> Result<usize> {
-    use reqloop_domain::requirement::{ItemFields, RequirementFields, Stage};
+async fn load_requirements(
+    store: &Store,
+    admin: &Actor,
+    staff: &[Actor],
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    use reqloop_domain::requirement::{Feasibility, ItemFields, RequirementFields};
     let channels = reqloop_domain::requirement::Channel::ALL;
     let departments = store.departments().await?;
     let manager = store
@@ -233,6 +240,21 @@ async fn load_requirements(store: &Store, admin: &Actor, now: DateTime<Utc>) -> 
             urgency: urgency.parse().map_err(|_| parse(urgency))?,
             source_person: data::CONTACTS[i % data::CONTACTS.len()].0.into(),
             collected_on: format!("2026-{:02}-{:02}", 1 + i % 11, 1 + i % 28),
+            feasibility_technical: Some(Feasibility::ALL[usize::from(i % 7 == 2)]),
+            feasibility_economic: Some(Feasibility::ALL[if i % 31 == 5 { 2 } else { 0 }]),
+            feasibility_time: Some(Feasibility::ALL[usize::from(i % 5 == 1)]),
+            feasibility_note: if i % 7 == 2 || i % 31 == 5 || i % 5 == 1 {
+                "需与设计、生产确认资源后答复客户".into()
+            } else {
+                String::new()
+            },
+            value_score: Some((i % 5) as i64 + 1),
+        };
+        // Every fourth requirement started nine days ago: its current hand-offs are overdue.
+        let now = if i % 4 == 1 {
+            now - chrono::Duration::days(9)
+        } else {
+            now
         };
         let r = store.create_requirement(admin, fields, now).await?;
         created.push(r.id);
@@ -248,16 +270,16 @@ async fn load_requirements(store: &Store, admin: &Actor, now: DateTime<Utc>) -> 
         store.add_item(admin, r.id, item, now).await?;
         let mut stage = Stage::Identification;
         while stage != target {
-            if stage != Stage::Identification {
-                store
-                    .add_stage_output(admin, r.id, &format!("{}阶段输出记录", stage.as_str()), now)
-                    .await?;
-            }
+            finish_stage(store, admin, staff, r.id, stage, i, now).await?;
             let next = stage.next().unwrap_or(Stage::Closed);
             store
                 .transition_requirement(admin, r.id, next, "", None, now)
                 .await?;
             stage = next;
+        }
+        if stage == Stage::Review && (i / 10) % 2 == 0 {
+            // Under review now: a round half answered, with mixed answers.
+            review(store, admin, staff, r.id, i, false, now).await?;
         }
         if i % 23 == 7 && stage != Stage::Identification && stage != Stage::Closed {
             store
@@ -288,4 +310,123 @@ async fn load_requirements(store: &Store, admin: &Actor, now: DateTime<Utc>) -> 
         )
         .await?;
     Ok(DEMO_REQUIREMENTS)
+}
+
+/// The member of a department acting in the demo (the first one).
+fn member(staff: &[Actor], department: Option<DepartmentId>) -> Option<&Actor> {
+    staff
+        .iter()
+        .find(|a| a.department_id.is_some() && a.department_id == department)
+}
+
+/// Does a stage's work the way users would: the review round for the review stage, each
+/// hand-off acknowledged and completed by its receiver (which files the stage output), and the
+/// output filed by hand where the standard defines no hand-off.
+async fn finish_stage(
+    store: &Store,
+    admin: &Actor,
+    staff: &[Actor],
+    requirement: i64,
+    stage: Stage,
+    i: usize,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if stage == Stage::Review {
+        review(store, admin, staff, requirement, i, true, now).await?;
+    }
+    let pending = store
+        .list_handoffs(
+            admin,
+            &crate::HandoffFilter {
+                requirement_id: Some(requirement),
+                per_page: Some(50),
+                ..Default::default()
+            },
+            now,
+        )
+        .await?;
+    for h in pending.items.iter().filter(|h| h.stage == stage) {
+        let receiver = h
+            .receiver_id
+            .and_then(|id| staff.iter().find(|a| a.user_id == id))
+            .or_else(|| member(staff, Some(h.department_id)));
+        let Some(receiver) = receiver else { continue };
+        store.acknowledge_handoff(receiver, h.id, None, now).await?;
+        let note = format!("{}已提交（{}）", h.output_record, receiver.username);
+        store
+            .complete_handoff(receiver, h.id, None, &note, now)
+            .await?;
+    }
+    let on_file = store
+        .stage_outputs(admin, requirement)
+        .await?
+        .iter()
+        .any(|o| o.stage == stage.as_str() && o.superseded == 0);
+    if stage != Stage::Identification && !on_file {
+        store
+            .add_stage_output(
+                admin,
+                requirement,
+                &format!("{}阶段输出记录", stage.as_str()),
+                now,
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// A review round answered by each aspect's department: complete and approved, or (for a
+/// requirement still under review) half answered with mixed answers.
+async fn review(
+    store: &Store,
+    admin: &Actor,
+    staff: &[Actor],
+    requirement: i64,
+    i: usize,
+    complete: bool,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    use reqloop_domain::review::{Answer, AnswerFields, Aspect};
+    let round = store
+        .start_review(
+            admin,
+            crate::NewReview {
+                requirement_id: requirement,
+                aspects: vec![],
+            },
+            now,
+        )
+        .await?;
+    for (k, aspect) in Aspect::ALL.iter().enumerate() {
+        if !complete && k % 2 == 1 {
+            continue;
+        }
+        let dept = store.department_by_code(aspect.department_code()).await?;
+        let who = member(staff, dept).unwrap_or(admin);
+        for item in &round.items {
+            let (answer, note) = match (complete, (i + k) % 5) {
+                (false, 0) => (Answer::CannotMeet, "建议将交期调整为45天，需客户确认偏离"),
+                (_, 1) => (Answer::WithConditions, "需客户提供样件后确认"),
+                _ => (Answer::CanMeet, ""),
+            };
+            let a = AnswerFields {
+                item_id: item.id,
+                aspect: *aspect,
+                answer,
+                note: note.into(),
+            };
+            store.answer_review(who, round.id, a, now).await?;
+        }
+    }
+    if complete {
+        if round.quality_required {
+            let quality =
+                member(staff, store.department_by_code("quality").await?).unwrap_or(admin);
+            store
+                .quality_review(quality, round.id, "已核对禁限用材料与包装运输要求", now)
+                .await?;
+        }
+        store.approve_review(admin, round.id, None, now).await?;
+    }
+    Ok(())
 }

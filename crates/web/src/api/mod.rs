@@ -4,6 +4,9 @@ mod admin;
 mod customers;
 mod requirements;
 mod session;
+mod workflow;
+
+pub(crate) use requirements::{download as download_attachment, read_upload};
 
 /// The login shared with the login page: the session token, or why not.
 pub(crate) async fn open_session_for_pages(
@@ -66,6 +69,43 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/requirements/{id}/items",
             get(requirements::items).post(requirements::add_item),
         )
+        .route(
+            "/api/v1/requirements/{id}/items/{item_id}",
+            axum::routing::put(requirements::update_item).delete(requirements::remove_item),
+        )
+        .route(
+            "/api/v1/requirements/{id}/attachments",
+            get(requirements::attachments)
+                .post(requirements::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    reqloop_domain::attachment::MAX_BYTES + 64 * 1024,
+                )),
+        )
+        .route("/api/v1/attachments/{id}", get(requirements::download))
+        .route("/api/v1/work-standard", get(workflow::standard))
+        .route(
+            "/api/v1/work-standard/versions",
+            get(workflow::standard_versions).post(workflow::save_standard),
+        )
+        .route("/api/v1/handoffs", get(workflow::handoffs))
+        .route("/api/v1/handoffs/{id}", get(workflow::handoff))
+        .route(
+            "/api/v1/handoffs/{id}/acknowledge",
+            post(workflow::acknowledge),
+        )
+        .route("/api/v1/handoffs/{id}/complete", post(workflow::complete))
+        .route("/api/v1/work-plan", get(workflow::work_plan))
+        .route(
+            "/api/v1/reviews",
+            get(workflow::reviews).post(workflow::start_review),
+        )
+        .route("/api/v1/reviews/{id}", get(workflow::review))
+        .route("/api/v1/reviews/{id}/answers", post(workflow::answer))
+        .route(
+            "/api/v1/reviews/{id}/quality-review",
+            post(workflow::quality_review),
+        )
+        .route("/api/v1/reviews/{id}/approve", post(workflow::approve))
         .route(
             "/api/v1/requirements/{id}/transitions",
             get(requirements::transitions).post(requirements::transition),
@@ -147,6 +187,22 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// Query parameters whose errors are answered 400 `{"error":{…}}` like a body's.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = AppError;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| ApiQuery(q.0))
+            .map_err(|e| AppError::bad_request("query", e.body_text()))
+    }
+}
+
 /// Splits `version` off a JSON object and reads the rest as `T` (which refuses unknown fields).
 pub(crate) fn with_version<T: DeserializeOwned>(
     mut body: serde_json::Map<String, serde_json::Value>,
@@ -176,6 +232,10 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
         requirements::list, requirements::create, requirements::get, requirements::update,
         requirements::items, requirements::add_item, requirements::transitions, requirements::transition,
         requirements::outputs, requirements::add_output, requirements::similar, requirements::merge, requirements::inconsistency, requirements::feedback_register,
+        requirements::update_item, requirements::remove_item, requirements::attachments, requirements::upload, requirements::download,
+        workflow::standard, workflow::standard_versions, workflow::save_standard, workflow::handoffs, workflow::handoff,
+        workflow::acknowledge, workflow::complete, workflow::work_plan, workflow::reviews, workflow::start_review,
+        workflow::review, workflow::answer, workflow::quality_review, workflow::approve,
         admin::users, admin::create_user, admin::departments, admin::audit, admin::code_rule, admin::set_code_rule, admin::projects, admin::create_project,
     ),
     components(schemas(ErrorBody, ErrorDetail)),

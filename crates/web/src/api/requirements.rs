@@ -7,7 +7,9 @@ use reqloop_domain::access::Action;
 use reqloop_domain::requirement::{
     ItemFields, Requirement, RequirementFields, RequirementPatch, Stage,
 };
-use reqloop_store::{Item, Page, RequirementFilter, SimilarRequirement, StageOutput, Transition};
+use reqloop_store::{
+    Attachment, Item, Page, RequirementFilter, SimilarRequirement, StageOutput, Transition,
+};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -282,4 +284,128 @@ pub async fn feedback_register(
             .feedback_register(&actor, q.page, q.per_page)
             .await?,
     ))
+}
+
+/// Edits a line of the identification table (while the requirement is being identified).
+#[utoipa::path(put, path = "/api/v1/requirements/{id}/items/{item_id}", tag = "requirements",
+    params(("id" = i64, Path), ("item_id" = i64, Path)), request_body = ItemFields,
+    responses((status = 200, body = Item), (status = 400, body = super::ErrorBody), (status = 409, body = super::ErrorBody),
+        (status = 422, body = super::ErrorBody)))]
+pub async fn update_item(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path((id, item)): Path<(i64, i64)>,
+    ApiJson(body): ApiJson<serde_json::Map<String, serde_json::Value>>,
+) -> Result<Json<Item>, AppError> {
+    actor.require(Action::RequirementWrite)?;
+    let (version, f) = super::with_version::<ItemFields>(body)?;
+    Ok(Json(
+        s.store
+            .update_item(&actor, id, item, version, f, s.clock.now())
+            .await?,
+    ))
+}
+
+/// Removes a line of the identification table (identification stage, never reviewed).
+#[utoipa::path(delete, path = "/api/v1/requirements/{id}/items/{item_id}", tag = "requirements",
+    params(("id" = i64, Path), ("item_id" = i64, Path)),
+    responses((status = 204), (status = 404, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
+pub async fn remove_item(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path((id, item)): Path<(i64, i64)>,
+) -> Result<StatusCode, AppError> {
+    actor.require(Action::RequirementWrite)?;
+    s.store.remove_item(&actor, id, item, s.clock.now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/requirements/{id}/attachments", tag = "requirements", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<Attachment>), (status = 404, body = super::ErrorBody)))]
+pub async fn attachments(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<Attachment>>, AppError> {
+    actor.require(Action::RequirementRead)?;
+    Ok(Json(s.store.attachments(&actor, id).await?))
+}
+
+/// Uploads an attachment (multipart/form-data, field `file`): drawings, photos, recordings,
+/// documents up to 20 MB; the type is read from the bytes and must match the name.
+#[utoipa::path(post, path = "/api/v1/requirements/{id}/attachments", tag = "requirements", params(("id" = i64, Path)),
+    request_body(content_type = "multipart/form-data", description = "field `file`"),
+    responses((status = 201, body = Attachment), (status = 400, body = super::ErrorBody), (status = 413, body = super::ErrorBody)))]
+pub async fn upload(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(id): Path<i64>,
+    multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<(StatusCode, Json<Attachment>), AppError> {
+    actor.require(Action::RequirementWrite)?;
+    let (name, bytes) = read_upload(multipart).await?;
+    let a = s
+        .store
+        .add_attachment(&actor, id, &name, bytes, s.clock.now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(a)))
+}
+
+/// The `file` field of a multipart body: its name and bytes (at most the attachment limit).
+pub(crate) async fn read_upload(
+    multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<(String, Vec<u8>), AppError> {
+    let bad = |m: String| AppError::bad_request("file", m);
+    let mut multipart = multipart.map_err(|e| bad(e.body_text()))?;
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| bad(e.body_text()))?
+    {
+        if field.name() != Some("file") {
+            continue;
+        }
+        let name = field.file_name().unwrap_or("").to_string();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.chunk().await.map_err(|e| bad(e.body_text()))? {
+            if bytes.len() + chunk.len() > reqloop_domain::attachment::MAX_BYTES {
+                return Err(AppError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    "附件不能超过 20 MB / attachments are limited to 20 MB",
+                ));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        return Ok((name, bytes));
+    }
+    Err(bad("missing field `file`".into()))
+}
+
+/// Downloads an attachment: the same permission as its requirement; always as a download, with
+/// the type found at upload and no sniffing.
+#[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "requirements", params(("id" = i64, Path)),
+    responses((status = 200, description = "the file"), (status = 404, body = super::ErrorBody)))]
+pub async fn download(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(id): Path<i64>,
+) -> Result<axum::response::Response, AppError> {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    actor.require(Action::RequirementRead)?;
+    let (a, bytes) = s.store.read_attachment(&actor, id).await?;
+    let encoded: String = form_urlencoded::byte_serialize(a.file_name.as_bytes()).collect();
+    let disposition =
+        format!("attachment; filename=\"attachment-{id}\"; filename*=UTF-8''{encoded}");
+    Ok((
+        [
+            (header::CONTENT_TYPE, a.content_type),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+            (header::CACHE_CONTROL, "private, no-store".to_string()),
+        ],
+        bytes,
+    )
+        .into_response())
 }

@@ -2,6 +2,7 @@
 
 mod customers;
 mod requirements;
+mod workflow;
 
 use std::collections::HashMap;
 
@@ -48,6 +49,42 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/requirements/new", get(requirements::new_form))
         .route("/requirements/{id}", get(requirements::detail))
+        .route(
+            "/requirements/{id}/edit",
+            get(requirements::edit_form).post(requirements::edit),
+        )
+        .route(
+            "/requirements/{id}/items/{item_id}/remove",
+            post(requirements::remove_item),
+        )
+        .route(
+            "/requirements/{id}/identification",
+            get(requirements::identification_sheet),
+        )
+        .route(
+            "/requirements/{id}/attachments",
+            post(requirements::upload).layer(axum::extract::DefaultBodyLimit::max(
+                reqloop_domain::attachment::MAX_BYTES + 64 * 1024,
+            )),
+        )
+        .route("/requirements/{id}/reviews", post(workflow::start_review))
+        .route("/reviews/{id}", get(workflow::review_page))
+        .route("/reviews/{id}/answers", post(workflow::answer))
+        .route(
+            "/reviews/{id}/quality-review",
+            post(workflow::quality_review),
+        )
+        .route("/reviews/{id}/approve", post(workflow::approve))
+        .route("/handoffs/{id}/acknowledge", post(workflow::acknowledge))
+        .route("/handoffs/{id}/complete", post(workflow::complete))
+        .route("/my-work", get(workflow::my_work))
+        .route("/handoffs", get(workflow::handoffs))
+        .route("/reviews", get(workflow::reviews))
+        .route(
+            "/work-standard",
+            get(workflow::standard_page).post(workflow::save_standard),
+        )
+        .route("/attachments/{id}", get(crate::api::download_attachment))
         .route("/requirements/{id}/items", post(requirements::add_item))
         .route("/requirements/{id}/outputs", post(requirements::add_output))
         .route(
@@ -72,8 +109,10 @@ pub const NAV: &[(&str, &str, bool)] = &[
     ("requirements", "/requirements", true),
     ("ledger", "/ledger", true),
     ("register", "/feedback-register", true),
-    ("reviews", "/reviews", false),
-    ("handoffs", "/handoffs", false),
+    ("my_work", "/my-work", true),
+    ("reviews", "/reviews", true),
+    ("handoffs", "/handoffs", true),
+    ("standard", "/work-standard", true),
     ("projects", "/projects", true),
     ("contracts", "/contracts", false),
     ("changes", "/changes", false),

@@ -11,8 +11,8 @@ use futures_util::StreamExt;
 use reqloop_domain::access::Action;
 use reqloop_domain::ids::{CustomerId, DepartmentId};
 use reqloop_domain::requirement::{
-    Category, Channel, ItemFields, Kind, Nature, Requirement, RequirementFields, Stage,
-    SubCategory, Urgency,
+    Category, Channel, Feasibility, ItemFields, Kind, Nature, Requirement, RequirementFields,
+    RequirementPatch, Stage, SubCategory, Urgency,
 };
 use reqloop_domain::time::display_local;
 use reqloop_domain::FieldErrors;
@@ -131,6 +131,12 @@ pub async fn list(
 struct FormPage {
     c: Chrome,
     notice: String,
+    /// Where the form posts: `/requirements` (collect) or `/requirements/{id}/edit`.
+    action: String,
+    /// The version being edited (empty when collecting).
+    version: String,
+    /// Shown (read-only) instead of the customer picker when editing.
+    customer_label: String,
     v: HashMap<String, String>,
     errors: HashMap<String, String>,
     customers: Vec<Opt>,
@@ -148,12 +154,19 @@ impl FormPage {
     }
 }
 
+/// Which form: collecting a new requirement, or editing one (id, version, customer label).
+enum FormMode {
+    New,
+    Edit(i64, i64, String),
+}
+
 async fn form_page(
     s: &AppState,
     u: &PageUser,
     form: &FormData,
     errors: HashMap<String, String>,
     notice: String,
+    mode: FormMode,
 ) -> Response {
     let t = u.t;
     let customers = match s
@@ -186,6 +199,7 @@ async fn form_page(
         )
     };
     let mut selects = Vec::new();
+    let feasibility: Vec<&'static str> = Feasibility::ALL.iter().map(|v| v.as_str()).collect();
     for (name, set, ids) in [
         (
             "channel",
@@ -217,17 +231,46 @@ async fn form_page(
             "urgency",
             Urgency::ALL.iter().map(|v| v.as_str()).collect(),
         ),
+        ("feasibility_technical", "feas", feasibility.clone()),
+        ("feasibility_economic", "feas", feasibility.clone()),
+        ("feasibility_time", "feas", feasibility),
+        ("value_score", "value", vec!["1", "2", "3", "4", "5"]),
     ] {
         let (label, o) = sel(name, set, ids);
-        selects.push((name, label, o, name == "sub_category"));
+        let blank = name == "sub_category" || set == "feas" || set == "value";
+        selects.push((name, label, o, blank));
     }
+    let (action, version, customer_label, title) = match mode {
+        FormMode::New => (
+            "/requirements".to_string(),
+            String::new(),
+            String::new(),
+            t.t("req.new").to_string(),
+        ),
+        FormMode::Edit(id, version, label) => (
+            format!("/requirements/{id}/edit"),
+            version.to_string(),
+            label,
+            t.t("req.edit").to_string(),
+        ),
+    };
     let page = FormPage {
-        c: Chrome::new(u, "requirements", t.t("req.new").to_string()),
+        c: Chrome::new(u, "requirements", title),
         notice,
-        v: ["title", "description", "source_person", "collected_on"]
-            .iter()
-            .map(|k| (k.to_string(), form.get(k)))
-            .collect(),
+        action,
+        version,
+        customer_label,
+        v: [
+            "title",
+            "description",
+            "source_person",
+            "collected_on",
+            "feasibility_note",
+            "customer_id",
+        ]
+        .iter()
+        .map(|k| (k.to_string(), form.get(k)))
+        .collect(),
         errors,
         customers: customers
             .iter()
@@ -274,7 +317,15 @@ pub async fn new_form(
             defaults.push((key.into(), v.clone()));
         }
     }
-    form_page(&s, &u, &FormData(defaults), HashMap::new(), String::new()).await
+    form_page(
+        &s,
+        &u,
+        &FormData(defaults),
+        HashMap::new(),
+        String::new(),
+        FormMode::New,
+    )
+    .await
 }
 
 fn parse_form(form: &FormData) -> Result<RequirementFields, FieldErrors> {
@@ -282,7 +333,15 @@ fn parse_form(form: &FormData) -> Result<RequirementFields, FieldErrors> {
     fn pick<T: std::str::FromStr>(e: &mut FieldErrors, form: &FormData, name: &str) -> Option<T> {
         let v = form.get(name);
         let parsed = v.parse().ok();
-        if parsed.is_none() && !(name == "sub_category" && v.is_empty()) {
+        let optional = matches!(
+            name,
+            "sub_category"
+                | "feasibility_technical"
+                | "feasibility_economic"
+                | "feasibility_time"
+                | "value_score"
+        );
+        if parsed.is_none() && !(optional && v.is_empty()) {
             e.add(name, if v.is_empty() { "required" } else { "choice" });
         }
         parsed
@@ -297,6 +356,10 @@ fn parse_form(form: &FormData) -> Result<RequirementFields, FieldErrors> {
     let nature = pick(&mut e, form, "nature");
     let kind = pick(&mut e, form, "kind");
     let urgency = pick(&mut e, form, "urgency");
+    let feasibility_technical = pick(&mut e, form, "feasibility_technical");
+    let feasibility_economic = pick(&mut e, form, "feasibility_economic");
+    let feasibility_time = pick(&mut e, form, "feasibility_time");
+    let value_score = pick(&mut e, form, "value_score");
     let (Some(customer_id), Some(channel), Some(category), Some(nature), Some(kind), Some(urgency)) =
         (customer, channel, category, nature, kind, urgency)
     else {
@@ -324,6 +387,11 @@ fn parse_form(form: &FormData) -> Result<RequirementFields, FieldErrors> {
         urgency,
         source_person: form.get("source_person"),
         collected_on: form.get("collected_on"),
+        feasibility_technical,
+        feasibility_economic,
+        feasibility_time,
+        feasibility_note: form.get("feasibility_note"),
+        value_score,
     };
     match f.validate() {
         Ok(()) if e.is_empty() => Ok(f),
@@ -347,14 +415,124 @@ pub async fn create(State(s): State<AppState>, u: PageUser, form: FormData) -> R
         Ok(r) => Redirect::to(&format!("/requirements/{}", r.id)).into_response(),
         Err(reqloop_store::Error::Invalid(errors)) => {
             let notice = u.t.t("form.fix_errors").to_string();
-            (
-                StatusCode::BAD_REQUEST,
-                form_page(&s, &u, &form, field_messages(&u.t, &errors), notice).await,
-            )
-                .into_response()
+            let errors = field_messages(&u.t, &errors);
+            let page = form_page(&s, &u, &form, errors, notice, FormMode::New).await;
+            (StatusCode::BAD_REQUEST, page).into_response()
         }
         Err(e) => error_page(&u, e.into()),
     }
+}
+
+/// The edit form, filled with the requirement as stored.
+pub async fn edit_form(State(s): State<AppState>, u: PageUser, Path(id): Path<i64>) -> Response {
+    if let Err(e) = u.actor.require(Action::RequirementWrite) {
+        return error_page(&u, e.into());
+    }
+    let r = match s.store.get_requirement(&u.actor, id).await {
+        Ok(r) => r,
+        Err(e) => return error_page(&u, e.into()),
+    };
+    let f = &r.fields;
+    let opt = |v: Option<&str>| v.unwrap_or("").to_string();
+    let form = FormData(
+        [
+            ("customer_id", f.customer_id.0.to_string()),
+            ("title", f.title.clone()),
+            ("description", f.description.clone()),
+            ("channel", f.channel.as_str().into()),
+            ("category", f.category.as_str().into()),
+            ("sub_category", opt(f.sub_category.map(|v| v.as_str()))),
+            ("nature", f.nature.as_str().into()),
+            ("kind", f.kind.as_str().into()),
+            ("urgency", f.urgency.as_str().into()),
+            ("source_person", f.source_person.clone()),
+            ("collected_on", f.collected_on.clone()),
+            (
+                "feasibility_technical",
+                opt(f.feasibility_technical.map(|v| v.as_str())),
+            ),
+            (
+                "feasibility_economic",
+                opt(f.feasibility_economic.map(|v| v.as_str())),
+            ),
+            (
+                "feasibility_time",
+                opt(f.feasibility_time.map(|v| v.as_str())),
+            ),
+            ("feasibility_note", f.feasibility_note.clone()),
+            (
+                "value_score",
+                f.value_score.map(|v| v.to_string()).unwrap_or_default(),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect(),
+    );
+    let mode = FormMode::Edit(id, r.version, format!("{} {}", r.code, r.fields.title));
+    form_page(&s, &u, &form, HashMap::new(), String::new(), mode).await
+}
+
+/// Saves the edit form (409 when someone changed the requirement meanwhile).
+pub async fn edit(
+    State(s): State<AppState>,
+    u: PageUser,
+    Path(id): Path<i64>,
+    form: FormData,
+) -> Response {
+    if let Err(e) = u.actor.require(Action::RequirementWrite) {
+        return error_page(&u, e.into());
+    }
+    let version: i64 = form.get("version").parse().unwrap_or(0);
+    let result = match parse_form(&form) {
+        Ok(f) => {
+            let patch = RequirementPatch {
+                version,
+                title: Some(f.title),
+                description: Some(f.description),
+                channel: Some(f.channel),
+                category: Some(f.category),
+                sub_category: Some(f.sub_category),
+                nature: Some(f.nature),
+                kind: Some(f.kind),
+                urgency: Some(f.urgency),
+                source_person: Some(f.source_person),
+                collected_on: Some(f.collected_on),
+                feasibility_technical: Some(f.feasibility_technical),
+                feasibility_economic: Some(f.feasibility_economic),
+                feasibility_time: Some(f.feasibility_time),
+                feasibility_note: Some(f.feasibility_note),
+                value_score: Some(f.value_score),
+            };
+            s.store
+                .update_requirement(&u.actor, id, patch, s.clock.now())
+                .await
+        }
+        Err(errors) => Err(reqloop_store::Error::Invalid(errors)),
+    };
+    let (status, notice, errors) = match result {
+        Ok(_) => return Redirect::to(&format!("/requirements/{id}")).into_response(),
+        Err(reqloop_store::Error::Invalid(errors)) => (
+            StatusCode::BAD_REQUEST,
+            u.t.t("form.fix_errors").to_string(),
+            field_messages(&u.t, &errors),
+        ),
+        Err(e) => {
+            let e = AppError::from(e);
+            (e.status, refusal(&u.t, &e), HashMap::new())
+        }
+    };
+    let label = form.get("customer_label");
+    let page = form_page(
+        &s,
+        &u,
+        &form,
+        errors,
+        notice,
+        FormMode::Edit(id, version, label),
+    )
+    .await;
+    (status, page).into_response()
 }
 
 // ---- detail ----
@@ -377,7 +555,7 @@ struct DetailPage {
     kind: String,
     entered: String,
     progress: Vec<(String, &'static str)>,
-    items: Vec<(usize, String, String, String, String)>,
+    items: Vec<(usize, i64, String, String, String, String)>,
     categories: Vec<Opt>,
     departments: Vec<Opt>,
     item_errors: HashMap<String, String>,
@@ -393,6 +571,70 @@ struct DetailPage {
     can_move: bool,
     /// (id, code, title, relation, relation label, score %, same customer)
     similar: Vec<(i64, String, String, String, String, i64, bool)>,
+    items_editable: bool,
+    /// Technical, economic, time: (axis label, value, value label).
+    feasibility: Vec<(String, String, String)>,
+    handoffs: Vec<HandoffView>,
+    reviews: Vec<reqloop_store::ReviewRound>,
+    can_start_review: bool,
+    /// Review aspects to tick: (value, label).
+    aspects: Vec<(String, String)>,
+    attachments: Vec<reqloop_store::Attachment>,
+}
+
+/// A hand-off as a row of the requirement page and the "my work" page.
+pub struct HandoffView {
+    pub h: reqloop_domain::handoff::Handoff,
+    pub stage_label: String,
+    pub status_label: String,
+    pub department: String,
+    pub output_department: String,
+    pub due: String,
+    /// The viewer may acknowledge / complete it.
+    pub can_ack: bool,
+    pub can_complete: bool,
+}
+
+impl HandoffView {
+    pub fn new(
+        h: reqloop_domain::handoff::Handoff,
+        u: &PageUser,
+        departments: &[reqloop_domain::user::Department],
+    ) -> Self {
+        use reqloop_domain::handoff::{check_acknowledge, check_complete};
+        let t = u.t;
+        let name = |d: DepartmentId| dept_label(&t, departments, d);
+        HandoffView {
+            stage_label: t.label("stage", h.stage.as_str()),
+            status_label: t.label("handoff", h.status.as_str()),
+            department: name(h.department_id),
+            output_department: name(h.output_department_id),
+            due: display_local(&h.due_at),
+            can_ack: check_acknowledge(&u.actor, h.status, h.receiver_id, h.department_id).is_ok(),
+            can_complete: check_complete(&u.actor, h.status, h.receiver_id, h.department_id)
+                .is_ok(),
+            h,
+        }
+    }
+}
+
+/// A department's name in the viewer's language.
+pub fn dept_label(
+    t: &Tr,
+    departments: &[reqloop_domain::user::Department],
+    d: DepartmentId,
+) -> String {
+    departments
+        .iter()
+        .find(|x| x.id == d)
+        .map(|x| {
+            if t.is_en() {
+                x.name_en.clone()
+            } else {
+                x.name_zh.clone()
+            }
+        })
+        .unwrap_or_default()
 }
 
 impl DetailPage {
@@ -417,29 +659,48 @@ async fn detail_page(
         let items = s.store.list_items(&u.actor, id).await?;
         let moves = s.store.transitions(&u.actor, id).await?;
         let outputs = s.store.stage_outputs(&u.actor, id).await?;
-        let customer = s.store.get_customer(&u.actor, r.fields.customer_id).await?;
+        let customer = s.store.requirement_customer(&u.actor, id).await?;
         let departments = s.store.departments().await?;
         let similar = s.store.similar_requirements(&u.actor, id).await?;
-        Ok::<_, AppError>((r, items, moves, outputs, customer, departments, similar))
+        let handoffs = s
+            .store
+            .list_handoffs(
+                &u.actor,
+                &reqloop_store::HandoffFilter {
+                    requirement_id: Some(id),
+                    status: Some("all".into()),
+                    per_page: Some(200),
+                    ..Default::default()
+                },
+                s.clock.now(),
+            )
+            .await?;
+        let reviews = s
+            .store
+            .list_reviews(
+                &u.actor,
+                &reqloop_store::ReviewFilter {
+                    requirement_id: Some(id),
+                    per_page: Some(50),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        let attachments = s.store.attachments(&u.actor, id).await?;
+        Ok::<_, AppError>((
+            (r, items, moves, outputs, customer, departments, similar),
+            (handoffs, reviews, attachments),
+        ))
     }
     .await;
-    let (r, items, moves, outputs, customer, departments, similar) = match loaded {
+    let (
+        (r, items, moves, outputs, customer, departments, similar),
+        (handoffs, reviews, attachments),
+    ) = match loaded {
         Ok(v) => v,
         Err(e) => return error_page(u, e),
     };
-    let dept_name = |d: DepartmentId| {
-        departments
-            .iter()
-            .find(|x| x.id == d)
-            .map(|x| {
-                if t.is_en() {
-                    x.name_en.clone()
-                } else {
-                    x.name_zh.clone()
-                }
-            })
-            .unwrap_or_default()
-    };
+    let dept_name = |d: DepartmentId| dept_label(&t, &departments, d);
     let current = Stage::ALL.iter().position(|s| *s == r.stage).unwrap_or(0);
     let closed = r.stage == Stage::Closed;
     let output_on_file = match r.stage {
@@ -451,7 +712,7 @@ async fn detail_page(
     let page = DetailPage {
         c: Chrome::new(u, "requirements", r.fields.title.clone()),
         notice,
-        customer: format!("{} {}", customer.code, customer.fields.name),
+        customer,
         stage_label: t.label("stage", r.stage.as_str()),
         urgency_label: t.label("urgency", r.fields.urgency.as_str()),
         channel: t.label("channel", r.fields.channel.as_str()),
@@ -488,6 +749,7 @@ async fn detail_page(
             .map(|(n, it)| {
                 (
                     n + 1,
+                    it.id,
                     it.fields.description.clone(),
                     t.label("category", it.fields.category.as_str()),
                     it.fields.acceptance_criterion.clone(),
@@ -566,6 +828,40 @@ async fn detail_page(
             .collect(),
         can_write: may(&u.actor, Action::RequirementWrite) && !closed,
         can_move: may(&u.actor, Action::RequirementTransition) && !closed,
+        items_editable: may(&u.actor, Action::RequirementWrite) && r.stage == Stage::Identification,
+        feasibility: [
+            ("req.feasibility_technical", r.fields.feasibility_technical),
+            ("req.feasibility_economic", r.fields.feasibility_economic),
+            ("req.feasibility_time", r.fields.feasibility_time),
+        ]
+        .iter()
+        .map(|(key, v)| {
+            let v = v.map(|v| v.as_str()).unwrap_or("");
+            let label = if v.is_empty() {
+                "—".to_string()
+            } else {
+                t.label("feas", v)
+            };
+            (t.t(key).to_string(), v.to_string(), label)
+        })
+        .collect(),
+        handoffs: handoffs
+            .items
+            .into_iter()
+            .map(|h| HandoffView::new(h, u, &departments))
+            .collect(),
+        can_start_review: r.stage == Stage::Review
+            && may(&u.actor, Action::ReviewStart)
+            && !reviews
+                .items
+                .iter()
+                .any(|v| v.status == reqloop_domain::review::RoundStatus::Open),
+        reviews: reviews.items,
+        aspects: reqloop_domain::review::Aspect::ALL
+            .iter()
+            .map(|a| (a.as_str().to_string(), t.label("aspect", a.as_str())))
+            .collect(),
+        attachments,
         similar: similar
             .into_iter()
             .take(8)
@@ -592,13 +888,66 @@ async fn detail_page(
     render(&page)
 }
 
+#[derive(Template)]
+#[template(path = "identification.html")]
+struct SheetPage {
+    c: Chrome,
+    r: Requirement,
+    customer: String,
+    items: Vec<(usize, i64, String, String, String, String)>,
+}
+
+/// The printable identification table (客户需求识别表, F6), laid out for A4.
+pub async fn identification_sheet(
+    State(s): State<AppState>,
+    u: PageUser,
+    Path(id): Path<i64>,
+) -> Response {
+    let loaded = async {
+        let r = s.store.get_requirement(&u.actor, id).await?;
+        let items = s.store.list_items(&u.actor, id).await?;
+        let customer = s.store.requirement_customer(&u.actor, id).await?;
+        let departments = s.store.departments().await?;
+        Ok::<_, AppError>((r, items, customer, departments))
+    }
+    .await;
+    let (r, items, customer, departments) = match loaded {
+        Ok(v) => v,
+        Err(e) => return error_page(&u, e),
+    };
+    let t = u.t;
+    render(&SheetPage {
+        c: Chrome::new(
+            &u,
+            "requirements",
+            t.t("req.identification_sheet").to_string(),
+        ),
+        customer,
+        items: items
+            .iter()
+            .enumerate()
+            .map(|(n, it)| {
+                (
+                    n + 1,
+                    it.id,
+                    it.fields.description.clone(),
+                    t.label("category", it.fields.category.as_str()),
+                    it.fields.acceptance_criterion.clone(),
+                    dept_label(&t, &departments, it.fields.department_id),
+                )
+            })
+            .collect(),
+        r,
+    })
+}
+
 pub async fn detail(State(s): State<AppState>, u: PageUser, Path(id): Path<i64>) -> Response {
     detail_page(&s, &u, id, String::new(), HashMap::new()).await
 }
 
 /// Where a requirement action lands: `to` on success; otherwise the requirement page with the
 /// refusal above it (and messages next to the fields for invalid input), with the error's status.
-async fn land<T>(
+pub(crate) async fn land<T>(
     s: &AppState,
     u: &PageUser,
     id: i64,
@@ -628,7 +977,7 @@ async fn land<T>(
 }
 
 /// The message for a refused action, shown above the page.
-fn refusal(t: &Tr, e: &AppError) -> String {
+pub(crate) fn refusal(t: &Tr, e: &AppError) -> String {
     match e.code {
         "stale_version" => t.t("form.stale").to_string(),
         "forbidden" => t.t("error.forbidden").to_string(),
@@ -681,6 +1030,52 @@ pub async fn add_item(
         "form.fix_errors",
     )
     .await
+}
+
+pub async fn remove_item(
+    State(s): State<AppState>,
+    u: PageUser,
+    Path((id, item)): Path<(i64, i64)>,
+) -> Response {
+    if let Err(e) = u.actor.require(Action::RequirementWrite) {
+        return error_page(&u, e.into());
+    }
+    let result = s.store.remove_item(&u.actor, id, item, s.clock.now()).await;
+    let to = format!("/requirements/{id}#items");
+    land(&s, &u, id, result, &to, "form.fix_errors").await
+}
+
+/// Uploads an attachment from the requirement page (multipart form with `_csrf` and `file`).
+pub async fn upload(
+    State(s): State<AppState>,
+    u: PageUser,
+    Path(id): Path<i64>,
+    multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    if let Err(e) = u.actor.require(Action::RequirementWrite) {
+        return error_page(&u, e.into());
+    }
+    let result = match crate::api::read_upload(multipart).await {
+        Ok((name, bytes)) => {
+            s.store
+                .add_attachment(&u.actor, id, &name, bytes, s.clock.now())
+                .await
+        }
+        Err(e) => {
+            let mut errors = FieldErrors::default();
+            errors.add(
+                "file",
+                if e.code == "too_large" {
+                    "file_too_large"
+                } else {
+                    "file_empty"
+                },
+            );
+            Err(reqloop_store::Error::Invalid(errors))
+        }
+    };
+    let to = format!("/requirements/{id}#attachments");
+    land(&s, &u, id, result, &to, "form.fix_errors").await
 }
 
 pub async fn add_output(

@@ -1,0 +1,463 @@
+//! Hand-offs (F10) and department work plans. Entering a stage opens one hand-off per control
+//! point of the standard in force; completing one files a work-plan entry for the department
+//! receiving the output and, when it was the stage's last, the stage's output record.
+
+use chrono::{DateTime, Utc};
+use reqloop_domain::access::Actor;
+use reqloop_domain::deadline;
+use reqloop_domain::handoff::{self, Handoff, HandoffStatus};
+use reqloop_domain::ids::{DepartmentId, UserId};
+use reqloop_domain::requirement::{Requirement, Stage};
+use reqloop_domain::time::{from_db, to_db};
+use serde::{Deserialize, Serialize};
+use sqlx::FromRow;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::db::{requirement_scope, Arg, Conditions, WriteTx};
+use crate::standard::points_in_force;
+use crate::{Error, Page, Result, Store, Who};
+
+const COLUMNS: &str = "h.id, h.version, h.requirement_id, r.code AS requirement_code, r.title AS requirement_title, \
+    h.stage, h.control_point_id, cp.station, cp.work_content, cp.input_record, cp.output_record, cp.plan_conversion, \
+    h.sender_name, h.department_id, h.receiver_id, u.display_name AS receiver_name, h.output_department_id, h.status, \
+    h.due_at, h.created_at, h.acknowledged_at, h.completed_at, h.output_note";
+
+const FROM: &str = "handoffs h JOIN requirements r ON r.id = h.requirement_id \
+    JOIN control_points cp ON cp.id = h.control_point_id LEFT JOIN users u ON u.id = h.receiver_id";
+
+/// Statuses still waiting for the receiver.
+const PENDING: &str = "h.status IN ('open', 'acknowledged')";
+
+#[derive(FromRow)]
+struct Row {
+    id: i64,
+    version: i64,
+    requirement_id: i64,
+    requirement_code: String,
+    requirement_title: String,
+    stage: String,
+    control_point_id: i64,
+    station: String,
+    work_content: String,
+    input_record: String,
+    output_record: String,
+    plan_conversion: String,
+    sender_name: String,
+    department_id: i64,
+    receiver_id: Option<i64>,
+    receiver_name: Option<String>,
+    output_department_id: i64,
+    status: String,
+    due_at: String,
+    created_at: String,
+    acknowledged_at: Option<String>,
+    completed_at: Option<String>,
+    output_note: String,
+}
+
+impl Row {
+    fn into_handoff(self, now: DateTime<Utc>) -> Result<Handoff> {
+        let bad = |what: &str| Error::Other(format!("stored hand-off has an invalid {what}"));
+        let status: HandoffStatus = self.status.parse().map_err(|_| bad("status"))?;
+        let due = from_db(&self.due_at).ok_or_else(|| bad("due time"))?;
+        Ok(Handoff {
+            id: self.id,
+            version: self.version,
+            requirement_id: self.requirement_id,
+            requirement_code: self.requirement_code,
+            requirement_title: self.requirement_title,
+            stage: self.stage.parse().map_err(|_| bad("stage"))?,
+            control_point_id: self.control_point_id,
+            station: self.station,
+            work_content: self.work_content,
+            input_record: self.input_record,
+            output_record: self.output_record,
+            plan_conversion: self.plan_conversion,
+            sender_name: self.sender_name,
+            department_id: DepartmentId(self.department_id),
+            receiver_id: self.receiver_id.map(UserId),
+            receiver_name: self.receiver_name,
+            output_department_id: DepartmentId(self.output_department_id),
+            status,
+            overdue: handoff::is_overdue(status, due, now),
+            due_at: self.due_at,
+            created_at: self.created_at,
+            acknowledged_at: self.acknowledged_at,
+            completed_at: self.completed_at,
+            output_note: self.output_note,
+        })
+    }
+}
+
+/// Filters of `/handoffs`. Without `status`, the pending ones (open or acknowledged).
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct HandoffFilter {
+    /// Only those the caller receives.
+    #[serde(default)]
+    pub mine: bool,
+    pub department_id: Option<i64>,
+    /// Only pending ones past their due time.
+    #[serde(default)]
+    pub overdue: bool,
+    /// `open`, `acknowledged`, `completed`, `cancelled`, `pending` (default) or `all`.
+    pub status: Option<String>,
+    pub requirement_id: Option<i64>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+/// An entry of a department's work plan (000§3(1): the receiver turns the output into its plan).
+#[derive(Debug, Clone, Serialize, ToSchema, FromRow)]
+pub struct WorkPlanEntry {
+    pub id: i64,
+    pub department_id: i64,
+    pub handoff_id: i64,
+    pub requirement_id: i64,
+    pub requirement_code: String,
+    pub output_record: String,
+    pub content: String,
+    pub created_at: String,
+}
+
+impl Store {
+    pub async fn list_handoffs(
+        &self,
+        actor: &Actor,
+        f: &HandoffFilter,
+        now: DateTime<Utc>,
+    ) -> Result<Page<Handoff>> {
+        let mut c = Conditions::default();
+        requirement_scope(&mut c, actor, "r.");
+        match f.status.as_deref().unwrap_or("pending") {
+            "pending" => c.push(PENDING, []),
+            "all" => {}
+            s => {
+                let s: HandoffStatus = s
+                    .parse()
+                    .map_err(|_| Error::field("status", "unknown_value"))?;
+                c.push("h.status = ?", [Arg::Text(s.as_str().into())]);
+            }
+        }
+        if f.mine {
+            c.push("h.receiver_id = ?", [Arg::Int(actor.user_id.0)]);
+        }
+        if let Some(d) = f.department_id {
+            c.push("h.department_id = ?", [Arg::Int(d)]);
+        }
+        if f.overdue {
+            c.push(PENDING, []);
+            c.push("h.due_at < ?", [Arg::Text(to_db(now))]);
+        }
+        if let Some(r) = f.requirement_id {
+            c.push("h.requirement_id = ?", [Arg::Int(r)]);
+        }
+        let (rows, total) = self
+            .fetch_page::<Row>(FROM, COLUMNS, &c, "h.due_at, h.id", f.page, f.per_page)
+            .await?;
+        let items = rows
+            .into_iter()
+            .map(|r| r.into_handoff(now))
+            .collect::<Result<_>>()?;
+        Ok(Page { items, total })
+    }
+
+    /// One hand-off the actor may see.
+    pub async fn get_handoff(&self, actor: &Actor, id: i64, now: DateTime<Utc>) -> Result<Handoff> {
+        let mut c = Conditions::default();
+        c.push("h.id = ?", [Arg::Int(id)]);
+        requirement_scope(&mut c, actor, "r.");
+        let sql = format!("SELECT {COLUMNS} FROM {FROM}{}", c.where_clause());
+        let row: Row = crate::db::bind_all(sqlx::query_as(&sql), &c.args)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(Error::NotFound)?;
+        row.into_handoff(now)
+    }
+
+    /// The receiver acknowledges receipt (F10); an unassigned hand-off becomes theirs.
+    pub async fn acknowledge_handoff(
+        &self,
+        actor: &Actor,
+        id: i64,
+        version: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<Handoff> {
+        let before = self.get_handoff(actor, id, now).await?;
+        if version.is_some_and(|v| v != before.version) {
+            return Err(Error::Stale);
+        }
+        handoff::check_acknowledge(
+            actor,
+            before.status,
+            before.receiver_id,
+            before.department_id,
+        )
+        .map_err(|e| Error::Rule(e.code()))?;
+        let mut tx = self.write(&Who::from(actor), now).await?;
+        let at = tx.at.clone();
+        let n = sqlx::query(
+            "UPDATE handoffs SET status = 'acknowledged', acknowledged_at = $1, receiver_id = $2, \
+             version = version + 1 WHERE id = $3 AND version = $4",
+        )
+        .bind(&at)
+        .bind(actor.user_id.0)
+        .bind(id)
+        .bind(before.version)
+        .execute(&mut *tx.tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(Error::Stale);
+        }
+        let after = Handoff {
+            version: before.version + 1,
+            status: HandoffStatus::Acknowledged,
+            acknowledged_at: Some(at),
+            receiver_id: Some(actor.user_id),
+            ..before.clone()
+        };
+        tx.audit("handoff", id, "acknowledge", Some(&before), Some(&after))
+            .await?;
+        tx.commit().await?;
+        self.get_handoff(actor, id, now).await
+    }
+
+    /// The receiver attaches the output record and completes the hand-off: the receiving
+    /// department's work plan gets an entry, and the last hand-off of the requirement's current
+    /// stage files that stage's output record (review outputs come from the approved review).
+    pub async fn complete_handoff(
+        &self,
+        actor: &Actor,
+        id: i64,
+        version: Option<i64>,
+        output_note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Handoff> {
+        let note = output_note.trim();
+        if note.is_empty() {
+            return Err(Error::field("output_note", "required"));
+        }
+        if note.chars().count() > 2000 {
+            return Err(Error::field("output_note", "too_long"));
+        }
+        let before = self.get_handoff(actor, id, now).await?;
+        if version.is_some_and(|v| v != before.version) {
+            return Err(Error::Stale);
+        }
+        handoff::check_complete(
+            actor,
+            before.status,
+            before.receiver_id,
+            before.department_id,
+        )
+        .map_err(|e| Error::Rule(e.code()))?;
+        let mut tx = self.write(&Who::from(actor), now).await?;
+        let at = tx.at.clone();
+        let n = sqlx::query(
+            "UPDATE handoffs SET status = 'completed', completed_at = $1, output_note = $2, version = version + 1 \
+             WHERE id = $3 AND version = $4",
+        )
+        .bind(&at)
+        .bind(note)
+        .bind(id)
+        .bind(before.version)
+        .execute(&mut *tx.tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(Error::Stale);
+        }
+        let content = format!("{}：{}", before.plan_conversion, before.requirement_title);
+        let (entry,): (i64,) = sqlx::query_as(
+            "INSERT INTO work_plan_entries (department_id, handoff_id, requirement_id, content, created_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(before.output_department_id.0)
+        .bind(id)
+        .bind(before.requirement_id)
+        .bind(&content)
+        .bind(&at)
+        .fetch_one(&mut *tx.tx)
+        .await?;
+        let after = Handoff {
+            version: before.version + 1,
+            status: HandoffStatus::Completed,
+            completed_at: Some(at.clone()),
+            output_note: note.into(),
+            ..before.clone()
+        };
+        tx.audit("handoff", id, "complete", Some(&before), Some(&after))
+            .await?;
+        tx.audit(
+            "work_plan_entry",
+            entry,
+            "create",
+            None,
+            Some(&(before.output_department_id, id, &content)),
+        )
+        .await?;
+        let stage_now: String = sqlx::query_scalar("SELECT stage FROM requirements WHERE id = $1")
+            .bind(before.requirement_id)
+            .fetch_one(&mut *tx.tx)
+            .await?;
+        let (pending,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM handoffs h WHERE h.requirement_id = $1 AND h.stage = $2 AND h.status IN ('open', 'acknowledged')",
+        )
+        .bind(before.requirement_id)
+        .bind(before.stage.as_str())
+        .fetch_one(&mut *tx.tx)
+        .await?;
+        let files_output = !matches!(before.stage, Stage::Identification | Stage::Review);
+        if pending == 0 && files_output && stage_now == before.stage.as_str() {
+            let notes: Vec<(String, String)> = sqlx::query_as(
+                "SELECT cp.output_record, h.output_note FROM handoffs h JOIN control_points cp ON cp.id = h.control_point_id \
+                 WHERE h.requirement_id = $1 AND h.stage = $2 AND h.status = 'completed' ORDER BY h.id",
+            )
+            .bind(before.requirement_id)
+            .bind(before.stage.as_str())
+            .fetch_all(&mut *tx.tx)
+            .await?;
+            let summary: Vec<String> = notes
+                .iter()
+                .map(|(record, note)| format!("{record}：{note}"))
+                .collect();
+            crate::requirements::file_output(
+                &mut tx,
+                before.requirement_id,
+                before.stage,
+                &summary.join("；"),
+                &actor.username,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        self.get_handoff(actor, id, now).await
+    }
+
+    /// A department's work plan, newest first.
+    pub async fn work_plan(
+        &self,
+        actor: &Actor,
+        department: i64,
+        page: Option<i64>,
+        per_page: Option<i64>,
+    ) -> Result<Page<WorkPlanEntry>> {
+        let mut c = Conditions::default();
+        c.push("w.department_id = ?", [Arg::Int(department)]);
+        requirement_scope(&mut c, actor, "r.");
+        let (items, total) = self
+            .fetch_page(
+                "work_plan_entries w JOIN requirements r ON r.id = w.requirement_id \
+                 JOIN handoffs h ON h.id = w.handoff_id JOIN control_points cp ON cp.id = h.control_point_id",
+                "w.id, w.department_id, w.handoff_id, w.requirement_id, r.code AS requirement_code, \
+                 cp.output_record, w.content, w.created_at",
+                &c,
+                "w.id DESC",
+                page,
+                per_page,
+            )
+            .await?;
+        Ok(Page { items, total })
+    }
+}
+
+/// Opens the hand-offs of `stage` for a requirement that just entered it, inside the move's
+/// write: one per control point in force, received by a member of the responsible department
+/// (the project team first), due by the point's deadline.
+pub(crate) async fn open_stage_handoffs(
+    tx: &mut WriteTx,
+    r: &Requirement,
+    stage: Stage,
+    sender: &Actor,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if stage == Stage::Closed {
+        return Ok(());
+    }
+    let points = points_in_force(tx, stage).await?;
+    for p in points {
+        let candidates: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT u.id, CASE WHEN m.user_id IS NULL THEN 0 ELSE 1 END FROM users u \
+             LEFT JOIN project_members m ON m.user_id = u.id AND m.project_id = $1 \
+             WHERE u.department_id = $2 AND u.active = 1 AND u.role <> 'portal'",
+        )
+        .bind(r.fields.project_id)
+        .bind(p.fields.department_id.0)
+        .fetch_all(&mut *tx.tx)
+        .await?;
+        let candidates: Vec<(UserId, bool)> = candidates
+            .into_iter()
+            .map(|(id, team)| (UserId(id), team == 1))
+            .collect();
+        let receiver = handoff::pick_receiver(&candidates);
+        let due = deadline::due_after(now, p.fields.deadline_value, p.fields.deadline_unit);
+        let at = tx.at.clone();
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO handoffs (requirement_id, control_point_id, stage, sender_id, sender_name, department_id, \
+             receiver_id, output_department_id, status, due_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9, $10) RETURNING id",
+        )
+        .bind(r.id)
+        .bind(p.id)
+        .bind(stage.as_str())
+        .bind(sender.user_id.0)
+        .bind(&sender.username)
+        .bind(p.fields.department_id.0)
+        .bind(receiver.map(|u| u.0))
+        .bind(p.fields.receiver_department_id.0)
+        .bind(to_db(due))
+        .bind(&at)
+        .fetch_one(&mut *tx.tx)
+        .await?;
+        for d in [p.fields.department_id, p.fields.receiver_department_id] {
+            take_part(tx, r.id, d).await?;
+        }
+        tx.audit(
+            "handoff",
+            id,
+            "create",
+            None,
+            Some(&serde_json::json!({
+                "requirement_id": r.id, "stage": stage, "control_point_id": p.id,
+                "department_id": p.fields.department_id, "receiver_id": receiver,
+                "due_at": to_db(due),
+            })),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Cancels the pending hand-offs of the stages a rework supersedes.
+pub(crate) async fn cancel_stage_handoffs(
+    tx: &mut WriteTx,
+    requirement: i64,
+    stages: &[Stage],
+) -> Result<()> {
+    for s in stages {
+        sqlx::query(
+            "UPDATE handoffs SET status = 'cancelled', version = version + 1 \
+             WHERE requirement_id = $1 AND stage = $2 AND status IN ('open', 'acknowledged')",
+        )
+        .bind(requirement)
+        .bind(s.as_str())
+        .execute(&mut *tx.tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Records that a department takes part in a requirement (its members then see it).
+pub(crate) async fn take_part(tx: &mut WriteTx, requirement: i64, d: DepartmentId) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO requirement_departments (department_id, requirement_id) VALUES ($1, $2) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(d.0)
+    .bind(requirement)
+    .execute(&mut *tx.tx)
+    .await?;
+    Ok(())
+}
