@@ -4,66 +4,13 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use axum::Router;
 use http_body_util::BodyExt;
-use reqloop_domain::time::SystemClock;
 use reqloop_store::both_backends;
-use reqloop_store::testing::TestDb;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
-async fn app(db: &TestDb) -> Router {
-    reqloop_store::demo::load(&db.store, chrono::Utc::now())
-        .await
-        .expect("demo data");
-    reqloop_web::router(reqloop_web::AppState {
-        store: db.store.clone(),
-        clock: Arc::new(SystemClock),
-        secure_cookies: false,
-    })
-}
-
-async fn call(
-    app: &Router,
-    method: &str,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let b = Request::builder()
-        .method(method)
-        .uri(path)
-        .header(header::AUTHORIZATION, format!("Bearer {token}"));
-    let req = match body {
-        Some(v) => b
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(v.to_string()))
-            .unwrap(),
-        None => b.body(Body::empty()).unwrap(),
-    };
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
-
-async fn login(app: &Router, user: &str, password: &str) -> String {
-    let req = Request::post("/api/v1/auth/login")
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(
-            json!({"username": user, "password": password}).to_string(),
-        ))
-        .unwrap();
-    let res = app.clone().oneshot(req).await.unwrap();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    serde_json::from_slice::<Value>(&bytes).unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
+mod common;
+use common::{app, body_text, call, login};
 
 fn requirement(customer: i64) -> Value {
     json!({
@@ -733,10 +680,6 @@ both_backends!(
         assert!(merged_page.contains("merged-banner"));
     }
 );
-
-async fn body_text(res: axum::response::Response) -> String {
-    String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
-}
 
 both_backends!(page_actions_show_refusals_on_the_requirement_page, |db| {
     let app = app(db).await;
