@@ -34,6 +34,14 @@ impl Aspect {
             Aspect::AfterSales => "after_sales",
         }
     }
+
+    /// The aspects a department (by code) answers.
+    pub fn answered_by(department_code: &str) -> impl Iterator<Item = Aspect> + '_ {
+        Aspect::ALL
+            .iter()
+            .copied()
+            .filter(move |a| a.department_code() == department_code)
+    }
 }
 
 closed_set!(

@@ -145,6 +145,8 @@ impl RoundRow {
 #[into_params(parameter_in = Query)]
 pub struct ReviewFilter {
     pub requirement_id: Option<i64>,
+    /// Only rounds with an aspect this department answers.
+    pub department_id: Option<i64>,
     pub status: Option<RoundStatus>,
     pub page: Option<i64>,
     pub per_page: Option<i64>,
@@ -168,6 +170,27 @@ impl Store {
         }
         if let Some(s) = f.status {
             c.push("v.status = ?", [Arg::Text(s.as_str().into())]);
+        }
+        if let Some(d) = f.department_id {
+            let code: Option<String> =
+                sqlx::query_scalar("SELECT code FROM departments WHERE id = $1")
+                    .bind(d)
+                    .fetch_optional(&self.pool)
+                    .await?;
+            let aspects: Vec<Arg> = code
+                .as_deref()
+                .map(|code| {
+                    Aspect::answered_by(code)
+                        .map(|a| Arg::Text(format!("%,{a},%")))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if aspects.is_empty() {
+                c.push("1 = 0", []);
+            } else {
+                let each = vec!["(',' || v.aspects || ',') LIKE ?"; aspects.len()];
+                c.push(&format!("({})", each.join(" OR ")), aspects);
+            }
         }
         let (rows, total) = self
             .fetch_page::<RoundRow>(FROM, COLUMNS, &c, "v.id DESC", f.page, f.per_page)

@@ -388,6 +388,30 @@ both_backends!(
         assert_eq!(round["expected"], 2);
         let rid = round["id"].as_i64().unwrap();
         let item = round["items"][0]["id"].as_i64().unwrap();
+        // Listed for the departments answering its aspects (design: technical), not for others.
+        let (_, depts) = call(&app, "GET", "/api/v1/departments", &admin, None).await;
+        let dept = |code: &str| {
+            depts
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|d| d["code"] == code)
+                .unwrap()["id"]
+                .clone()
+        };
+        for (code, expected) in [
+            ("design", 1),
+            ("marketing", 1),
+            ("production", 0),
+            ("delivery", 0),
+        ] {
+            let path = format!(
+                "/api/v1/reviews?requirement_id={id}&department_id={}",
+                dept(code)
+            );
+            let (_, listed) = call(&app, "GET", &path, &admin, None).await;
+            assert_eq!(listed["total"], expected, "{code}");
+        }
         let (status, _) = call(
             &app,
             "POST",

@@ -62,6 +62,11 @@ async fn my_work_view(s: &AppState, u: &PageUser, notice: String, status: Status
                 &u.actor,
                 &ReviewFilter {
                     status: Some(RoundStatus::Open),
+                    // Administrators answer any aspect: all open rounds.
+                    department_id: match u.actor.role {
+                        Role::Admin => None,
+                        _ => Some(u.actor.department_id.map_or(0, |d| d.0)),
+                    },
                     per_page: Some(100),
                     ..Default::default()
                 },
@@ -88,7 +93,6 @@ async fn my_work_view(s: &AppState, u: &PageUser, notice: String, status: Status
     let reviews = rounds
         .items
         .into_iter()
-        .filter(|r| r.aspects.iter().any(mine))
         .map(|r| {
             let labels: Vec<String> = r
                 .aspects
@@ -233,16 +237,23 @@ async fn land_handoff<T>(
     }
     match result {
         Ok(_) => Redirect::to("/my-work").into_response(),
-        Err(reqloop_store::Error::Invalid(errors)) => {
-            let notice = field_messages(&u.t, &errors)
-                .into_values()
-                .collect::<Vec<_>>()
-                .join("；");
-            my_work_view(s, u, notice, StatusCode::BAD_REQUEST).await
-        }
         Err(e) => {
+            let (status, notice) = refused(u, e);
+            my_work_view(s, u, notice, status).await
+        }
+    }
+}
+
+/// A refused action as the notice above the page (field messages joined) and its status.
+fn refused(u: &PageUser, e: reqloop_store::Error) -> (StatusCode, String) {
+    match e {
+        reqloop_store::Error::Invalid(errors) => {
+            let messages: Vec<String> = field_messages(&u.t, &errors).into_values().collect();
+            (StatusCode::BAD_REQUEST, messages.join("；"))
+        }
+        e => {
             let e = AppError::from(e);
-            my_work_view(s, u, refusal(&u.t, &e), e.status).await
+            (e.status, refusal(&u.t, &e))
         }
     }
 }
@@ -300,7 +311,7 @@ pub async fn reviews(
         status,
         page: Some(page),
         per_page: Some(PER_PAGE),
-        requirement_id: None,
+        ..Default::default()
     };
     let list = match s.store.list_reviews(&u.actor, &filter).await {
         Ok(l) => l,
@@ -468,16 +479,9 @@ async fn land_review<T>(
 ) -> Response {
     match result {
         Ok(_) => Redirect::to(&format!("/reviews/{id}")).into_response(),
-        Err(reqloop_store::Error::Invalid(errors)) => {
-            let notice = field_messages(&u.t, &errors)
-                .into_values()
-                .collect::<Vec<_>>()
-                .join("；");
-            review_view(s, u, id, notice, StatusCode::BAD_REQUEST).await
-        }
         Err(e) => {
-            let e = AppError::from(e);
-            review_view(s, u, id, refusal(&u.t, &e), e.status).await
+            let (status, notice) = refused(u, e);
+            review_view(s, u, id, notice, status).await
         }
     }
 }
