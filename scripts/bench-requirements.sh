@@ -36,6 +36,19 @@ request = function()
   return wrk.format("GET", "/api/v1/requirements/" .. math.random(201, $n))
 end
 LUA
+marketing=$(curl -sf -H 'content-type: application/json' -d '{"username":"marketing","password":"reqloop123"}' "$base/api/v1/auth/login" | sed 's/.*"token":"\([0-9a-f]*\)".*/\1/')
+cat >"$dir/mine.lua" <<LUA
+wrk.headers["Authorization"] = "Bearer $marketing"
+request = function()
+  return wrk.format("GET", "/api/v1/handoffs?mine=true&per_page=50&page=" .. math.random(1, 20))
+end
+LUA
+cat >"$dir/overdue.lua" <<LUA
+wrk.headers["Authorization"] = "Bearer $token"
+request = function()
+  return wrk.format("GET", "/api/v1/handoffs?overdue=true&department_id=" .. math.random(1, 8) .. "&per_page=50")
+end
+LUA
 cat >"$dir/move.lua" <<LUA
 wrk.method = "POST"
 wrk.headers["Authorization"] = "Bearer $token"
@@ -60,5 +73,7 @@ echo "reqloop $(git rev-parse --short HEAD) · $(nproc) cores · $n bulk require
 run "GET /livez" "$base/livez"
 run "GET /api/v1/requirements?customer_id=…&stage=…&per_page=50" -s "$dir/list.lua" "$base"
 run "GET /api/v1/requirements/{id}" -s "$dir/get.lua" "$base"
-run "POST /api/v1/requirements/{id}/transitions (identification → review)" -s "$dir/move.lua" "$base"
+run "GET /api/v1/handoffs?mine=true&per_page=50 (marketing manager)" -s "$dir/mine.lua" "$base"
+run "GET /api/v1/handoffs?overdue=true&department_id=…&per_page=50" -s "$dir/overdue.lua" "$base"
+run "POST /api/v1/requirements/{id}/transitions (identification → review, opens its hand-offs)" -s "$dir/move.lua" "$base"
 echo "resident memory: $(ps -o rss= -p $pid | awk '{printf "%.1f MB", $1/1024}')"
