@@ -98,9 +98,12 @@ impl Store {
                     if backend == Backend::Sqlite {
                         // WAL lets readers run beside the one writer; NORMAL sync is durable
                         // against a process crash in WAL mode.
+                        // Commits checkpoint only past 16 MB of log: `serve` checkpoints in
+                        // the background (`checkpoint`), off the request path.
                         conn.execute(
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                             PRAGMA wal_autocheckpoint = 4000;",
                         )
                         .await?;
                     }
@@ -143,6 +146,17 @@ impl Store {
             .fetch_one(&self.pool)
             .await
             .is_ok()
+    }
+
+    /// Copies SQLite's write-ahead log into the database file without blocking readers or the
+    /// writer (a passive checkpoint); nothing to do on PostgreSQL.
+    pub async fn checkpoint(&self) -> Result<()> {
+        if self.backend == Backend::Sqlite {
+            sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
     }
 
     pub async fn close(&self) {
@@ -334,9 +348,29 @@ impl Store {
     where
         R: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
     {
+        self.fetch_page_counting(table, table, columns, c, order, page, per_page)
+            .await
+    }
+
+    /// `fetch_page` counting in `count_from`: the listed table without the joins that only add
+    /// columns (the conditions must name its columns only).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn fetch_page_counting<R>(
+        &self,
+        table: &str,
+        count_from: &str,
+        columns: &str,
+        c: &Conditions,
+        order: &str,
+        page: Option<i64>,
+        per_page: Option<i64>,
+    ) -> Result<(Vec<R>, i64)>
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+    {
         let w = c.where_clause();
         let (total,): (i64,) = bind_all(
-            sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}{w}")),
+            sqlx::query_as(&format!("SELECT COUNT(*) FROM {count_from}{w}")),
             &c.args,
         )
         .fetch_one(&self.pool)
@@ -367,22 +401,37 @@ pub(crate) fn customer_scope(c: &mut Conditions, actor: &Actor, column: &str) {
 /// Restricts requirements (`{prefix}id`, `{prefix}customer_id`) to those the actor sees: those of
 /// visible customers, and those its department takes part in (`access::task_department`).
 pub(crate) fn requirement_scope(c: &mut Conditions, actor: &Actor, prefix: &str) {
-    let Some((sql, mut args)) = customer_scope_sql(actor, &format!("{prefix}customer_id")) else {
-        return;
-    };
-    match access::task_department(actor) {
-        None => c.push(&sql, args),
+    if let Some((sql, args)) = requirement_scope_sql(actor, prefix) {
+        c.push(&sql, args);
+    }
+}
+
+/// The same restriction on a column holding a requirement id (`h.requirement_id`), so that a
+/// list of a requirement's children can be filtered and counted without joining requirements.
+pub(crate) fn requirement_id_scope(c: &mut Conditions, actor: &Actor, column: &str) {
+    if let Some((sql, args)) = requirement_scope_sql(actor, "") {
+        c.push(
+            &format!("{column} IN (SELECT id FROM requirements WHERE {sql})"),
+            args,
+        );
+    }
+}
+
+fn requirement_scope_sql(actor: &Actor, prefix: &str) -> Option<(String, Vec<Arg>)> {
+    let (sql, mut args) = customer_scope_sql(actor, &format!("{prefix}customer_id"))?;
+    Some(match access::task_department(actor) {
+        None => (sql, args),
         Some(d) => {
             args.push(Arg::Int(d.0));
-            c.push(
-                &format!(
+            (
+                format!(
                     "({sql} OR {prefix}id IN \
                      (SELECT requirement_id FROM requirement_departments WHERE department_id = ?))"
                 ),
                 args,
-            );
+            )
         }
-    }
+    })
 }
 
 /// The customer-scope condition (with `?` placeholders) and its arguments; `None` for all.

@@ -7,13 +7,14 @@ use reqloop_domain::access::Actor;
 use reqloop_domain::deadline;
 use reqloop_domain::handoff::{self, Handoff, HandoffStatus};
 use reqloop_domain::ids::{DepartmentId, UserId};
-use reqloop_domain::requirement::{Requirement, Stage};
+use reqloop_domain::requirement::Stage;
+use reqloop_domain::standard::ControlPoint;
 use reqloop_domain::time::{from_db, to_db};
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db::{requirement_scope, Arg, Conditions, WriteTx};
+use crate::db::{requirement_id_scope, requirement_scope, Arg, Conditions, WriteTx};
 use crate::standard::points_in_force;
 use crate::{Error, Page, Result, Store, Who};
 
@@ -129,8 +130,9 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Page<Handoff>> {
         let mut c = Conditions::default();
-        requirement_scope(&mut c, actor, "r.");
-        match f.status.as_deref().unwrap_or("pending") {
+        requirement_id_scope(&mut c, actor, "h.requirement_id");
+        let status = f.status.as_deref().unwrap_or("pending");
+        match status {
             "pending" => c.push(PENDING, []),
             "all" => {}
             s => {
@@ -147,14 +149,23 @@ impl Store {
             c.push("h.department_id = ?", [Arg::Int(d)]);
         }
         if f.overdue {
-            c.push(PENDING, []);
+            if status != "pending" {
+                c.push(PENDING, []);
+            }
             c.push("h.due_at < ?", [Arg::Text(to_db(now))]);
         }
         if let Some(r) = f.requirement_id {
             c.push("h.requirement_id = ?", [Arg::Int(r)]);
         }
+        // Pending ones soonest due first (the partial "pending" indexes give that order); the
+        // others newest first.
+        let order = if status == "pending" || f.overdue {
+            "h.due_at, h.id"
+        } else {
+            "h.id DESC"
+        };
         let (rows, total) = self
-            .fetch_page::<Row>(FROM, COLUMNS, &c, "h.due_at, h.id", f.page, f.per_page)
+            .fetch_page_counting::<Row>(FROM, "handoffs h", COLUMNS, &c, order, f.page, f.per_page)
             .await?;
         let items = rows
             .into_iter()
@@ -363,101 +374,156 @@ impl Store {
     }
 }
 
-/// Opens the hand-offs of `stage` for a requirement that just entered it, inside the move's
-/// write: one per control point in force, received by a member of the responsible department
-/// (the project team first), due by the point's deadline.
+/// The hand-offs a stage will open: its control points in force, each with its receiver.
+pub(crate) struct StagePlan {
+    stage: Stage,
+    points: Vec<(ControlPoint, Option<UserId>)>,
+}
+
+impl Store {
+    /// Plans the hand-offs of `stage` for a requirement about to enter it: one per control point
+    /// of the standard in force, received by a member of the responsible department (the
+    /// project team first). Read before the write starts, so the writer's turn stays short.
+    pub(crate) async fn plan_stage(&self, project: Option<i64>, stage: Stage) -> Result<StagePlan> {
+        if stage == Stage::Closed {
+            return Ok(StagePlan {
+                stage,
+                points: vec![],
+            });
+        }
+        let mut points = Vec::new();
+        for p in points_in_force(&self.pool, stage).await? {
+            let candidates: Vec<(i64, i64)> = sqlx::query_as(
+                "SELECT u.id, CASE WHEN m.user_id IS NULL THEN 0 ELSE 1 END FROM users u \
+                 LEFT JOIN project_members m ON m.user_id = u.id AND m.project_id = $1 \
+                 WHERE u.department_id = $2 AND u.active = 1 AND u.role <> 'portal'",
+            )
+            .bind(project)
+            .bind(p.fields.department_id.0)
+            .fetch_all(&self.pool)
+            .await?;
+            let candidates: Vec<(UserId, bool)> = candidates
+                .into_iter()
+                .map(|(id, team)| (UserId(id), team == 1))
+                .collect();
+            let receiver = handoff::pick_receiver(&candidates);
+            points.push((p, receiver));
+        }
+        Ok(StagePlan { stage, points })
+    }
+}
+
+/// Opens the planned hand-offs for a requirement that just entered the stage, inside the
+/// move's write, due by each point's deadline; one audit entry lists them.
 pub(crate) async fn open_stage_handoffs(
     tx: &mut WriteTx,
-    r: &Requirement,
-    stage: Stage,
+    requirement: i64,
+    plan: &StagePlan,
     sender: &Actor,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    if stage == Stage::Closed {
+    if plan.points.is_empty() {
         return Ok(());
     }
-    let points = points_in_force(tx, stage).await?;
-    for p in points {
-        let candidates: Vec<(i64, i64)> = sqlx::query_as(
-            "SELECT u.id, CASE WHEN m.user_id IS NULL THEN 0 ELSE 1 END FROM users u \
-             LEFT JOIN project_members m ON m.user_id = u.id AND m.project_id = $1 \
-             WHERE u.department_id = $2 AND u.active = 1 AND u.role <> 'portal'",
-        )
-        .bind(r.fields.project_id)
-        .bind(p.fields.department_id.0)
-        .fetch_all(&mut *tx.tx)
-        .await?;
-        let candidates: Vec<(UserId, bool)> = candidates
-            .into_iter()
-            .map(|(id, team)| (UserId(id), team == 1))
-            .collect();
-        let receiver = handoff::pick_receiver(&candidates);
-        let due = deadline::due_after(now, p.fields.deadline_value, p.fields.deadline_unit);
-        let at = tx.at.clone();
+    let at = tx.at.clone();
+    let mut opened = Vec::with_capacity(plan.points.len());
+    let mut departments = Vec::new();
+    for (p, receiver) in &plan.points {
+        let due = to_db(deadline::due_after(
+            now,
+            p.fields.deadline_value,
+            p.fields.deadline_unit,
+        ));
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO handoffs (requirement_id, control_point_id, stage, sender_id, sender_name, department_id, \
              receiver_id, output_department_id, status, due_at, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9, $10) RETURNING id",
         )
-        .bind(r.id)
+        .bind(requirement)
         .bind(p.id)
-        .bind(stage.as_str())
+        .bind(plan.stage.as_str())
         .bind(sender.user_id.0)
         .bind(&sender.username)
         .bind(p.fields.department_id.0)
         .bind(receiver.map(|u| u.0))
         .bind(p.fields.receiver_department_id.0)
-        .bind(to_db(due))
+        .bind(&due)
         .bind(&at)
         .fetch_one(&mut *tx.tx)
         .await?;
-        for d in [p.fields.department_id, p.fields.receiver_department_id] {
-            take_part(tx, r.id, d).await?;
-        }
-        tx.audit(
-            "handoff",
-            id,
-            "create",
-            None,
-            Some(&serde_json::json!({
-                "requirement_id": r.id, "stage": stage, "control_point_id": p.id,
-                "department_id": p.fields.department_id, "receiver_id": receiver,
-                "due_at": to_db(due),
-            })),
-        )
-        .await?;
+        departments.extend([p.fields.department_id, p.fields.receiver_department_id]);
+        opened.push(serde_json::json!({
+            "id": id, "control_point_id": p.id, "department_id": p.fields.department_id,
+            "receiver_id": receiver, "due_at": due,
+        }));
     }
-    Ok(())
+    take_part(tx, requirement, &departments).await?;
+    tx.audit(
+        "requirement_handoffs",
+        requirement,
+        "open",
+        None,
+        Some(&serde_json::json!({"stage": plan.stage, "handoffs": opened})),
+    )
+    .await
 }
 
-/// Cancels the pending hand-offs of the stages a rework supersedes.
+/// Cancels the pending hand-offs of the stages a rework supersedes (one audit entry lists them).
 pub(crate) async fn cancel_stage_handoffs(
     tx: &mut WriteTx,
     requirement: i64,
     stages: &[Stage],
 ) -> Result<()> {
-    for s in stages {
-        sqlx::query(
-            "UPDATE handoffs SET status = 'cancelled', version = version + 1 \
-             WHERE requirement_id = $1 AND stage = $2 AND status IN ('open', 'acknowledged')",
-        )
-        .bind(requirement)
-        .bind(s.as_str())
-        .execute(&mut *tx.tx)
-        .await?;
+    if stages.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let marks: Vec<String> = (0..stages.len()).map(|i| format!("${}", i + 2)).collect();
+    let sql = format!(
+        "UPDATE handoffs SET status = 'cancelled', version = version + 1 \
+         WHERE requirement_id = $1 AND stage IN ({}) AND status IN ('open', 'acknowledged') RETURNING id",
+        marks.join(", ")
+    );
+    let mut q = sqlx::query_scalar::<_, i64>(&sql).bind(requirement);
+    for s in stages {
+        q = q.bind(s.as_str());
+    }
+    let cancelled = q.fetch_all(&mut *tx.tx).await?;
+    if cancelled.is_empty() {
+        return Ok(());
+    }
+    tx.audit(
+        "requirement_handoffs",
+        requirement,
+        "cancel",
+        None,
+        Some(&serde_json::json!({"cancelled": cancelled})),
+    )
+    .await
 }
 
-/// Records that a department takes part in a requirement (its members then see it).
-pub(crate) async fn take_part(tx: &mut WriteTx, requirement: i64, d: DepartmentId) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO requirement_departments (department_id, requirement_id) VALUES ($1, $2) \
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(d.0)
-    .bind(requirement)
-    .execute(&mut *tx.tx)
-    .await?;
+/// Records that departments take part in a requirement (their members then see it).
+pub(crate) async fn take_part(
+    tx: &mut WriteTx,
+    requirement: i64,
+    departments: &[DepartmentId],
+) -> Result<()> {
+    let mut departments = departments.to_vec();
+    departments.sort();
+    departments.dedup();
+    if departments.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<String> = (0..departments.len())
+        .map(|i| format!("(${}, $1)", i + 2))
+        .collect();
+    let sql = format!(
+        "INSERT INTO requirement_departments (department_id, requirement_id) VALUES {} ON CONFLICT DO NOTHING",
+        rows.join(", ")
+    );
+    let mut q = sqlx::query(&sql).bind(requirement);
+    for d in &departments {
+        q = q.bind(d.0);
+    }
+    q.execute(&mut *tx.tx).await?;
     Ok(())
 }

@@ -24,7 +24,8 @@ pub use customers::{CustomerFilter, HistoryEntry};
 pub use db::{Backend, Page, Store, Who};
 pub use handoffs::{HandoffFilter, WorkPlanEntry};
 pub use requirements::{
-    FeedbackEntry, Item, LedgerRow, RequirementFilter, SimilarRequirement, StageOutput, Transition,
+    FeedbackEntry, Item, LedgerRow, RequirementFilter, Responsible, SimilarRequirement,
+    StageOutput, Transition,
 };
 pub use reviews::{NewReview, ReviewAnswer, ReviewFilter, ReviewRound};
 pub use standard::StandardVersion;

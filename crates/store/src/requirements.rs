@@ -406,6 +406,7 @@ impl Store {
                 return Err(Error::field("project_id", "unknown_project"));
             }
         }
+        let plan = self.plan_stage(f.project_id, Stage::Identification).await?;
         let mut tx = self.write(&Who::from(actor), now).await?;
         let key = format!("XQ{}-", now.year());
         let (seq,): (i64,) = sqlx::query_as(
@@ -446,7 +447,7 @@ impl Store {
         };
         tx.audit("requirement", id, "create", None, Some(&r))
             .await?;
-        handoffs::open_stage_handoffs(&mut tx, &r, Stage::Identification, actor, now).await?;
+        handoffs::open_stage_handoffs(&mut tx, id, &plan, actor, now).await?;
         tx.commit().await?;
         Ok(r)
     }
@@ -544,7 +545,7 @@ impl Store {
         };
         tx.audit("requirement_item", id, "create", None, Some(&item))
             .await?;
-        handoffs::take_part(&mut tx, requirement, item.fields.department_id).await?;
+        handoffs::take_part(&mut tx, requirement, &[item.fields.department_id]).await?;
         tx.commit().await?;
         Ok(item)
     }
@@ -596,7 +597,7 @@ impl Store {
             Some(&after),
         )
         .await?;
-        handoffs::take_part(&mut tx, requirement, after.fields.department_id).await?;
+        handoffs::take_part(&mut tx, requirement, &[after.fields.department_id]).await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -735,6 +736,7 @@ impl Store {
             outputs: stages.iter().filter_map(|s| s.parse().ok()).collect(),
         };
         let mv = requirement::transition(before.stage, to, reason, &facts).map_err(Error::Stage)?;
+        let plan = self.plan_stage(before.fields.project_id, to).await?;
         let mut tx = self.write(&Who::from(actor), now).await?;
         let at = tx.at.clone();
         let n = sqlx::query(
@@ -789,7 +791,7 @@ impl Store {
         };
         tx.audit("requirement", id, move_name, Some(&before), Some(&after))
             .await?;
-        handoffs::open_stage_handoffs(&mut tx, &after, to, actor, now).await?;
+        handoffs::open_stage_handoffs(&mut tx, id, &plan, actor, now).await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -804,10 +806,20 @@ pub struct LedgerRow {
     pub entered: Vec<(Stage, String)>,
     pub due: String,
     pub overdue: bool,
+    /// Who the current stage waits for: the receivers of its pending hand-offs.
+    pub responsible: Vec<Responsible>,
+}
+
+/// A receiver the current stage waits for (the department while nobody is named).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Responsible {
+    pub department_id: DepartmentId,
+    pub name: Option<String>,
 }
 
 impl Store {
-    /// The ledger for a page of requirements: one query for the requirements, one for their moves.
+    /// The ledger for a page of requirements: one query for the requirements, one for their
+    /// moves, one for the receivers their current stages wait for.
     pub async fn ledger(
         &self,
         actor: &Actor,
@@ -817,6 +829,8 @@ impl Store {
         let page = self.list_requirements(actor, f).await?;
         let ids: Vec<i64> = page.items.iter().map(|r| r.id).collect();
         let mut moves: std::collections::HashMap<i64, Vec<(String, String)>> =
+            std::collections::HashMap::new();
+        let mut waiting: std::collections::HashMap<i64, Vec<Responsible>> =
             std::collections::HashMap::new();
         if !ids.is_empty() {
             let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
@@ -830,6 +844,23 @@ impl Store {
             }
             for (rid, stage, at) in q.fetch_all(&self.pool).await? {
                 moves.entry(rid).or_default().push((stage, at));
+            }
+            let sql = format!(
+                "SELECT h.requirement_id, h.department_id, u.display_name FROM handoffs h \
+                 JOIN requirements r ON r.id = h.requirement_id AND r.stage = h.stage \
+                 LEFT JOIN users u ON u.id = h.receiver_id \
+                 WHERE h.requirement_id IN ({}) AND h.status IN ('open', 'acknowledged') ORDER BY h.id",
+                marks.join(", ")
+            );
+            let mut q = sqlx::query_as::<_, (i64, i64, Option<String>)>(&sql);
+            for id in &ids {
+                q = q.bind(*id);
+            }
+            for (rid, department, name) in q.fetch_all(&self.pool).await? {
+                waiting.entry(rid).or_default().push(Responsible {
+                    department_id: DepartmentId(department),
+                    name,
+                });
             }
         }
         let items = page
@@ -853,6 +884,7 @@ impl Store {
                     entered,
                     due: reqloop_domain::time::to_db(due),
                     overdue,
+                    responsible: waiting.remove(&r.id).unwrap_or_default(),
                     requirement: r,
                 }
             })

@@ -271,6 +271,7 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         let tightened = flags.trim() != "[]" && !flags.trim().is_empty();
+        let departments = self.departments().await?;
         let mut tx = self.write(&Who::from(actor), now).await?;
         let (open, last): (i64, Option<i64>) = sqlx::query_as(
             "SELECT COUNT(CASE WHEN status = 'open' THEN 1 END), MAX(round_no) FROM review_rounds WHERE requirement_id = $1",
@@ -295,16 +296,12 @@ impl Store {
         .bind(&at)
         .fetch_one(&mut *tx.tx)
         .await?;
-        for a in &aspects {
-            let dept: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM departments WHERE code = $1")
-                    .bind(a.department_code())
-                    .fetch_optional(&mut *tx.tx)
-                    .await?;
-            if let Some(d) = dept {
-                handoffs::take_part(&mut tx, r.id, reqloop_domain::ids::DepartmentId(d)).await?;
-            }
-        }
+        let answering: Vec<_> = departments
+            .iter()
+            .filter(|d| aspects.iter().any(|a| a.department_code() == d.code))
+            .map(|d| d.id)
+            .collect();
+        handoffs::take_part(&mut tx, r.id, &answering).await?;
         tx.audit(
             "review_round",
             id,

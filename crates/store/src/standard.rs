@@ -10,7 +10,6 @@ use serde::Serialize;
 use sqlx::FromRow;
 use utoipa::ToSchema;
 
-use crate::db::WriteTx;
 use crate::{Error, Result, Store, Who};
 
 const POINT_COLUMNS: &str =
@@ -193,14 +192,17 @@ impl Store {
     }
 }
 
-/// The control points of the version in force for one stage, inside a write.
-pub(crate) async fn points_in_force(tx: &mut WriteTx, stage: Stage) -> Result<Vec<ControlPoint>> {
+/// The control points of the version in force for one stage.
+pub(crate) async fn points_in_force(
+    pool: &sqlx::AnyPool,
+    stage: Stage,
+) -> Result<Vec<ControlPoint>> {
     let rows: Vec<PointRow> = sqlx::query_as(&format!(
         "SELECT {POINT_COLUMNS} FROM control_points WHERE stage = $1 AND standard_id = \
          (SELECT id FROM work_standards ORDER BY version_no DESC LIMIT 1) ORDER BY seq"
     ))
     .bind(stage.as_str())
-    .fetch_all(&mut *tx.tx)
+    .fetch_all(pool)
     .await?;
     rows.into_iter().map(PointRow::into_point).collect()
 }

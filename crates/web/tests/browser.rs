@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
+use reqloop_domain::requirement::Stage;
 use reqloop_domain::time::SystemClock;
 use reqloop_store::testing::TestDb;
 use reqloop_store::Backend;
@@ -108,6 +109,24 @@ async fn screenshot(c: &Client, name: &str) {
             let _ = std::fs::write(format!("{dir}/{name}.png"), png);
         }
     }
+}
+
+/// Signs in through the login page.
+async fn log_in(c: &Client, base: &str, user: &str, password: &str) {
+    c.goto(&format!("{base}/login")).await.unwrap();
+    c.find(Locator::Id("username"))
+        .await
+        .unwrap()
+        .send_keys(user)
+        .await
+        .unwrap();
+    c.find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(password)
+        .await
+        .unwrap();
+    click_and_wait(c, Locator::Id("login-submit")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -327,6 +346,16 @@ async fn log_in_filter_customers_open_one_and_create_one() {
         handoffs.contains("客户需求识别表") && handoffs.contains("营销部"),
         "{handoffs}"
     );
+    let requirement_path = c.current_url().await.unwrap().path().to_string();
+    let handoff_row = c
+        .find(Locator::Css("#handoffs tbody tr"))
+        .await
+        .unwrap()
+        .attr("id")
+        .await
+        .unwrap()
+        .unwrap();
+    let handoff_id = handoff_row.trim_start_matches("handoff-").to_string();
     for step in 0..9 {
         if let Ok(note) = c.find(Locator::Id("output-note")).await {
             note.send_keys(&format!("第{step}阶段输出记录"))
@@ -354,6 +383,127 @@ async fn log_in_filter_customers_open_one_and_create_one() {
         .unwrap();
     assert_eq!(moves.len(), 9);
     screenshot(&c, "requirement-closed").await;
+
+    // A review round through the UI: a requirement waiting in review, started, answered cell by
+    // cell (the administrator may answer every aspect) and approved.
+    let admin = reqloop_domain::access::Actor {
+        user_id: reqloop_domain::ids::UserId(1),
+        username: "admin".into(),
+        role: reqloop_domain::user::Role::Admin,
+        department_id: None,
+        customer_id: None,
+        scope: reqloop_domain::user::DataScope::All,
+    };
+    let plain = db
+        .store
+        .list_customers(&admin, &Default::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|c| c.fields.risk_flags.is_empty())
+        .unwrap();
+    let now = chrono::Utc::now();
+    let fields: reqloop_domain::requirement::RequirementFields = serde_json::from_value(
+        serde_json::json!({"customer_id": plain.id, "title": "绝缘等级H级", "channel": "visit",
+            "category": "product", "nature": "functional", "kind": "stated", "urgency": "general"}),
+    )
+    .unwrap();
+    let r = db
+        .store
+        .create_requirement(&admin, fields, now)
+        .await
+        .unwrap();
+    let item: reqloop_domain::requirement::ItemFields = serde_json::from_value(
+        serde_json::json!({"description": "绝缘等级H级", "category": "product",
+            "acceptance_criterion": "绝缘试验报告", "department_id": 2}),
+    )
+    .unwrap();
+    db.store.add_item(&admin, r.id, item, now).await.unwrap();
+    db.store
+        .transition_requirement(&admin, r.id, Stage::Review, "", None, now)
+        .await
+        .unwrap();
+    c.goto(&format!("{base}/requirements/{}", r.id))
+        .await
+        .unwrap();
+    click_and_wait(&c, Locator::Id("start-review")).await;
+    assert!(c
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .starts_with("/reviews/"));
+    for _ in 0..7 {
+        click_and_wait(&c, Locator::Css(".answer-form button")).await;
+    }
+    assert!(
+        c.find(Locator::Css(".answer-form")).await.is_err(),
+        "every cell answered"
+    );
+    let conclusion = c
+        .find(Locator::Id("review-conclusion"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(conclusion, "能满足");
+    let old = c.find(Locator::Css("html")).await.unwrap();
+    c.find(Locator::Id("approve"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.accept_alert().await.unwrap();
+    for _ in 0..100 {
+        if old.tag_name().await.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    c.wait()
+        .for_element(Locator::Id("review-status"))
+        .await
+        .unwrap();
+    let status = c
+        .find(Locator::Id("review-status"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(status, "已审批");
+    screenshot(&c, "review-approved").await;
+
+    // The receiver of the first requirement's identification hand-off acknowledges it and
+    // attaches the output record.
+    c.delete_all_cookies().await.unwrap();
+    log_in(&c, &base, "marketing", reqloop_store::demo::DEMO_PASSWORD).await;
+    c.goto(&format!("{base}{requirement_path}")).await.unwrap();
+    click_and_wait(&c, Locator::Id(&format!("ack-{handoff_id}"))).await;
+    c.find(Locator::Id(&format!("output-note-{handoff_id}")))
+        .await
+        .unwrap()
+        .send_keys("客户需求识别表已编制，共1条")
+        .await
+        .unwrap();
+    click_and_wait(&c, Locator::Id(&format!("complete-{handoff_id}"))).await;
+    let row = c
+        .find(Locator::Id(&format!("handoff-{handoff_id}")))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(row.contains("已完成") && row.contains("共1条"), "{row}");
+    c.goto(&format!("{base}/my-work")).await.unwrap();
+    c.wait()
+        .for_element(Locator::Id("work-plan"))
+        .await
+        .unwrap();
+    screenshot(&c, "my-work").await;
 
     c.close().await.unwrap();
     db.finish().await;

@@ -793,3 +793,44 @@ both_backends!(
         assert!(items.as_array().unwrap().is_empty());
     }
 );
+
+both_backends!(
+    the_ledger_names_who_a_stage_waits_for_and_the_form_searches_customers,
+    |db| {
+        let app = app(db).await;
+        let admin = login(&app, "admin", "admin123").await;
+        let (_, customers) = call(&app, "GET", "/api/v1/customers?per_page=2", &admin, None).await;
+        let (first, second) = (&customers["items"][0], &customers["items"][1]);
+        let id = new_requirement(&app, &admin, first["id"].as_i64().unwrap()).await;
+        let page = |path: String| {
+            Request::get(path)
+                .header(header::AUTHORIZATION, format!("Bearer {admin}"))
+                .body(Body::empty())
+                .unwrap()
+        };
+        // The new requirement waits for the marketing manager's identification sheet.
+        let (status, html, _) =
+            send(&app, page(format!("/ledger?customer_id={}", first["id"]))).await;
+        let html = String::from_utf8(html).unwrap();
+        assert_eq!(status, StatusCode::OK);
+        let row = html
+            .split("<tr")
+            .find(|r| r.contains(&format!("/requirements/{id}\"")))
+            .expect("the requirement's row");
+        assert!(row.contains("孙丽华"), "{row}");
+        let (_, csv, _) = send(
+            &app,
+            page(format!("/ledger.csv?customer_id={}", first["id"])),
+        )
+        .await;
+        assert!(String::from_utf8(csv).unwrap().contains("孙丽华"));
+        // The collection form lists the customers matching the search box.
+        let name = first["name"].as_str().unwrap();
+        let q: String = form_urlencoded::byte_serialize(name.as_bytes()).collect();
+        let (status, html, _) = send(&app, page(format!("/requirements/new?customer_q={q}"))).await;
+        let html = String::from_utf8(html).unwrap();
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains(name));
+        assert!(!html.contains(second["name"].as_str().unwrap()));
+    }
+);

@@ -131,6 +131,9 @@ pub async fn list(
 struct FormPage {
     c: Chrome,
     notice: String,
+    /// The customer search box and how many customers match it (the picker shows 200 at most).
+    customer_q: String,
+    customer_total: i64,
     /// Where the form posts: `/requirements` (collect) or `/requirements/{id}/edit`.
     action: String,
     /// The version being edited (empty when collecting).
@@ -169,20 +172,31 @@ async fn form_page(
     mode: FormMode,
 ) -> Response {
     let t = u.t;
-    let customers = match s
+    // The picker lists up to 200 customers matching the search box (name, code, …); a customer
+    // chosen already stays in the list.
+    let search = form.get("customer_q");
+    let found = s
         .store
         .list_customers(
             &u.actor,
             &CustomerFilter {
+                q: Some(search.clone()).filter(|q| !q.trim().is_empty()),
                 per_page: Some(200),
                 ..Default::default()
             },
         )
-        .await
-    {
-        Ok(p) => p.items,
+        .await;
+    let (mut customers, customer_total) = match found {
+        Ok(p) => (p.items, p.total),
         Err(e) => return error_page(u, e.into()),
     };
+    if let Ok(chosen) = form.get("customer_id").parse::<i64>() {
+        if !customers.iter().any(|c| c.id.0 == chosen) {
+            if let Ok(c) = s.store.get_customer(&u.actor, CustomerId(chosen)).await {
+                customers.insert(0, c);
+            }
+        }
+    }
     let projects = match s.store.list_projects().await {
         Ok(p) => p,
         Err(e) => return error_page(u, e.into()),
@@ -257,6 +271,8 @@ async fn form_page(
     let page = FormPage {
         c: Chrome::new(u, "requirements", title),
         notice,
+        customer_q: search,
+        customer_total,
         action,
         version,
         customer_label,
@@ -312,7 +328,7 @@ pub async fn new_form(
         ("kind".into(), "stated".into()),
         ("urgency".into(), "general".into()),
     ];
-    for key in ["customer_id", "project_id"] {
+    for key in ["customer_id", "project_id", "customer_q"] {
         if let Some(v) = q.get(key) {
             defaults.push((key.into(), v.clone()));
         }
@@ -1193,7 +1209,7 @@ pub async fn projects(State(s): State<AppState>, u: PageUser) -> Response {
 
 // ---- tracking ledger (F23) ----
 
-/// (id, code, title, stage, stage label, entered per stage, due, overdue)
+/// (id, code, title, stage, stage label, entered per stage, due, overdue, responsible)
 type LedgerLine = (
     i64,
     String,
@@ -1203,7 +1219,25 @@ type LedgerLine = (
     Vec<String>,
     String,
     bool,
+    String,
 );
+
+/// The receivers a ledger row waits for, by name (or department while nobody is named).
+fn responsible(
+    t: &Tr,
+    departments: &[reqloop_domain::user::Department],
+    row: &reqloop_store::LedgerRow,
+) -> String {
+    row.responsible
+        .iter()
+        .map(|w| {
+            w.name
+                .clone()
+                .unwrap_or_else(|| dept_label(t, departments, w.department_id))
+        })
+        .collect::<Vec<_>>()
+        .join("、")
+}
 
 #[derive(Template)]
 #[template(path = "ledger.html")]
@@ -1256,9 +1290,14 @@ pub async fn ledger(
         .and_then(|(_, v)| v.parse().ok())
         .unwrap_or(1);
     let filter = ledger_filter(&q, Some(page), 50);
-    let list = match s.store.ledger(&u.actor, &filter, s.clock.now()).await {
-        Ok(l) => l,
-        Err(e) => return error_page(&u, e.into()),
+    let loaded = async {
+        let list = s.store.ledger(&u.actor, &filter, s.clock.now()).await?;
+        Ok::<_, AppError>((list, s.store.departments().await?))
+    }
+    .await;
+    let (list, departments) = match loaded {
+        Ok(v) => v,
+        Err(e) => return error_page(&u, e),
     };
     let nine = &Stage::ALL[..9];
     let rows = list
@@ -1285,6 +1324,7 @@ pub async fn ledger(
                 dates,
                 short_time(&row.due),
                 row.overdue,
+                responsible(&t, &departments, row),
             )
         })
         .collect();
@@ -1341,6 +1381,7 @@ pub async fn ledger_csv(
             .iter()
             .map(|st| t.label("stage", st.as_str())),
     );
+    header.push(t.t("ledger.responsible").to_string());
     header.push(t.t("ledger.due").to_string());
     header.push(t.t("ledger.overdue").to_string());
     let first = format!(
@@ -1359,8 +1400,13 @@ pub async fn ledger_csv(
                     return None;
                 }
                 let filter = ledger_filter(&q, Some(page), 500);
-                let list = match s.store.ledger(&u.actor, &filter, s.clock.now()).await {
-                    Ok(l) => l,
+                let loaded = async {
+                    let list = s.store.ledger(&u.actor, &filter, s.clock.now()).await?;
+                    Ok::<_, reqloop_store::Error>((list, s.store.departments().await?))
+                }
+                .await;
+                let (list, departments) = match loaded {
+                    Ok(v) => v,
                     Err(e) => {
                         tracing::error!(error = %e, "ledger export failed");
                         return None;
@@ -1384,6 +1430,7 @@ pub async fn ledger_csv(
                             .map(|(_, at)| display_local(at))
                             .unwrap_or_default()
                     }));
+                    fields.push(responsible(&t, &departments, row));
                     fields.push(display_local(&row.due));
                     fields.push(if row.overdue {
                         t.t("ledger.overdue").to_string()
