@@ -69,13 +69,6 @@ run() {
   wrk -t2 -c8 -d"${secs}s" --latency "$@" | grep -E '^ +(50|90|99)%|Requests/sec|Non-2xx'
   echo
 }
-# One client at a time: the latency of the operation itself, without queueing behind the others.
-run1() {
-  echo "### $1 (1 client)"
-  shift
-  wrk -t1 -c1 -d"${secs}s" --latency "$@" | grep -E '^ +(50|90|99)%|Requests/sec|Non-2xx'
-  echo
-}
 echo "reqloop $(git rev-parse --short HEAD) · $(nproc) cores · $n bulk requirements · $(date -u +%Y-%m-%dT%H:%MZ)"
 run "GET /livez" "$base/livez"
 run "GET /api/v1/requirements?customer_id=…&stage=…&per_page=50" -s "$dir/list.lua" "$base"
@@ -83,6 +76,7 @@ run "GET /api/v1/requirements/{id}" -s "$dir/get.lua" "$base"
 run "GET /api/v1/handoffs?mine=true&per_page=50 (marketing manager)" -s "$dir/mine.lua" "$base"
 run "GET /api/v1/handoffs?overdue=true&department_id=…&per_page=50" -s "$dir/overdue.lua" "$base"
 run "POST /api/v1/requirements/{id}/transitions (identification → review, opens its hand-offs)" -s "$dir/move.lua" "$base"
-sed -i 's/counter \* 2 + tid/counter * 2 + 40000 + tid/' "$dir/move.lua"
-run1 "POST /api/v1/requirements/{id}/transitions (identification → review, opens its hand-offs)" -s "$dir/move.lua" "$base"
+echo "### POST /api/v1/requirements/{id}/transitions, one client, one request after another"
+python3 scripts/seq-transitions.py "$port" 5000 40000
+echo
 echo "resident memory: $(ps -o rss= -p $pid | awk '{printf "%.1f MB", $1/1024}')"

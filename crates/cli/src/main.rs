@@ -184,10 +184,6 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 node,
                 Duration::from_secs(60),
             ));
-            tokio::spawn(reqloop_jobs::checkpoint(
-                store.clone(),
-                Duration::from_millis(500),
-            ));
             let app = reqloop_web::router(reqloop_web::AppState {
                 store,
                 clock: Arc::new(SystemClock),

@@ -98,12 +98,9 @@ impl Store {
                     if backend == Backend::Sqlite {
                         // WAL lets readers run beside the one writer; NORMAL sync is durable
                         // against a process crash in WAL mode.
-                        // Commits checkpoint only past 16 MB of log: `serve` checkpoints in
-                        // the background (`checkpoint`), off the request path.
                         conn.execute(
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                             PRAGMA wal_autocheckpoint = 4000;",
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
                         )
                         .await?;
                     }
@@ -146,17 +143,6 @@ impl Store {
             .fetch_one(&self.pool)
             .await
             .is_ok()
-    }
-
-    /// Copies SQLite's write-ahead log into the database file without blocking readers or the
-    /// writer (a passive checkpoint); nothing to do on PostgreSQL.
-    pub async fn checkpoint(&self) -> Result<()> {
-        if self.backend == Backend::Sqlite {
-            sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                .execute(&self.pool)
-                .await?;
-        }
-        Ok(())
     }
 
     pub async fn close(&self) {
