@@ -168,6 +168,16 @@ impl ReviewError {
     }
 }
 
+/// Whether a member of `answerer` answers the aspect belonging to `aspect_department`: its own
+/// department's aspects; an administrator any.
+pub fn answers(
+    aspect_department: Option<DepartmentId>,
+    answerer: Option<DepartmentId>,
+    is_admin: bool,
+) -> bool {
+    is_admin || (aspect_department.is_some() && answerer == aspect_department)
+}
+
 /// Whether an answer may be given: the round is open, the aspect is under review, nobody
 /// answered this item and aspect, and the answerer belongs to the aspect's department (an
 /// administrator may answer for any).
@@ -186,7 +196,7 @@ pub fn check_answer(
     if !aspects.contains(&aspect) {
         return Err(ReviewError::AspectNotReviewed);
     }
-    if !is_admin && (aspect_department.is_none() || answerer_department != aspect_department) {
+    if !answers(aspect_department, answerer_department, is_admin) {
         return Err(ReviewError::WrongDepartment);
     }
     if already_answered {

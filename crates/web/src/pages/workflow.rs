@@ -124,12 +124,17 @@ async fn my_work_view(s: &AppState, u: &PageUser, notice: String, status: Status
     (status, render(&page)).into_response()
 }
 
-/// Whether the aspect is answered by the actor's department (administrators answer any).
+/// Whether the actor answers the aspect (`review::answers`, the rule answering checks).
 fn my_aspect(actor: &reqloop_domain::access::Actor, departments: &[Department], a: Aspect) -> bool {
-    actor.role == Role::Admin
-        || departments
-            .iter()
-            .any(|d| d.code == a.department_code() && Some(d.id) == actor.department_id)
+    let aspect_department = departments
+        .iter()
+        .find(|d| d.code == a.department_code())
+        .map(|d| d.id);
+    reqloop_domain::review::answers(
+        aspect_department,
+        actor.department_id,
+        actor.role == Role::Admin,
+    )
 }
 
 pub async fn my_work(State(s): State<AppState>, u: PageUser) -> Response {
