@@ -184,6 +184,10 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 node,
                 Duration::from_secs(60),
             ));
+            tokio::spawn(reqloop_jobs::checkpoint(
+                store.clone(),
+                Duration::from_millis(100),
+            ));
             let app = reqloop_web::router(reqloop_web::AppState {
                 store,
                 clock: Arc::new(SystemClock),

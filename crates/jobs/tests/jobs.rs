@@ -59,3 +59,20 @@ both_backends!(the_purge_removes_expired_sessions_only, |db| {
     assert!(db.store.session(&fresh, now).await.unwrap().is_some());
     assert!(db.store.verify_audit().await.unwrap().result.is_ok());
 });
+
+both_backends!(a_checkpoint_beside_writes_loses_nothing, |db| {
+    let now = Utc::now();
+    let write = reqloop_store::demo::load(&db.store, now);
+    let (loaded, checkpointed) = tokio::join!(write, async {
+        for _ in 0..20 {
+            db.store.checkpoint().await?;
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        Ok::<_, reqloop_store::Error>(())
+    });
+    loaded.unwrap();
+    checkpointed.unwrap();
+    let report = db.store.verify_audit().await.unwrap();
+    assert_eq!(report.result, Ok(()));
+    assert!(report.entries > 1000, "the demo's writes are all there");
+});
