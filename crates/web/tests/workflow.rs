@@ -832,5 +832,36 @@ both_backends!(
         assert_eq!(status, StatusCode::OK);
         assert!(html.contains(name));
         assert!(!html.contains(second["name"].as_str().unwrap()));
+        // The requirement list filters by project.
+        let (_, projects) = call(&app, "GET", "/api/v1/projects", &admin, None).await;
+        let project = projects[0]["id"].as_i64().unwrap();
+        let path = format!("/api/v1/requirements?project_id={project}&per_page=20");
+        let (_, inside) = call(&app, "GET", &path, &admin, None).await;
+        let (_, all) = call(
+            &app,
+            "GET",
+            "/api/v1/requirements?per_page=200",
+            &admin,
+            None,
+        )
+        .await;
+        let outside = all["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["project_id"] != json!(project))
+            .unwrap()["code"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (status, html, _) =
+            send(&app, page(format!("/requirements?project_id={project}"))).await;
+        let html = String::from_utf8(html).unwrap();
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains(inside["items"][0]["code"].as_str().unwrap()));
+        assert!(
+            !html.contains(&outside),
+            "{outside} belongs to another project"
+        );
     }
 );

@@ -49,6 +49,7 @@ struct ListPage {
     customer_id: String,
     stages: Vec<Opt>,
     urgencies: Vec<Opt>,
+    projects: Vec<Opt>,
     filtered: bool,
     can_create: bool,
 }
@@ -68,8 +69,10 @@ pub async fn list(
     let stage: Option<Stage> = get("stage").parse().ok();
     let urgency: Option<Urgency> = get("urgency").parse().ok();
     let page: i64 = get("page").parse().unwrap_or(1);
+    let project: Option<i64> = get("project_id").parse().ok();
     let filter = RequirementFilter {
         customer_id: get("customer_id").parse().ok(),
+        project_id: project,
         stage,
         urgency,
         q: Some(get("q")),
@@ -81,10 +84,10 @@ pub async fn list(
         let list = s.store.list_requirements(&u.actor, &filter).await?;
         let ids: Vec<i64> = list.items.iter().map(|r| r.fields.customer_id.0).collect();
         let names = s.store.customer_names(&u.actor, &ids).await?;
-        Ok::<_, AppError>((list, names))
+        Ok::<_, AppError>((list, names, s.store.list_projects().await?))
     }
     .await;
-    let (list, names) = match loaded {
+    let (list, names, projects) = match loaded {
         Ok(v) => v,
         Err(e) => return error_page(&u, e),
     };
@@ -116,7 +119,17 @@ pub async fn list(
         customer_id: get("customer_id"),
         stages: choices(Stage::ALL, Stage::as_str, &t, "stage", stage),
         urgencies: choices(Urgency::ALL, Urgency::as_str, &t, "urgency", urgency),
-        filtered: ["q", "stage", "urgency", "customer_id"]
+        projects: projects
+            .iter()
+            .map(|p| {
+                (
+                    p.id.to_string(),
+                    format!("{} {}", p.fields.code, p.fields.name),
+                    Some(p.id) == project,
+                )
+            })
+            .collect(),
+        filtered: ["q", "stage", "urgency", "customer_id", "project_id"]
             .iter()
             .any(|k| !get(k).is_empty()),
         can_create: may(&u.actor, Action::RequirementWrite),
