@@ -40,6 +40,10 @@ pub enum Action {
     ReviewApprove,
     /// The extra quality review of a customer under tightened control.
     QualityReview,
+    /// Enter contracts and agreements, their versions, and the customer's permit decisions.
+    ContractWrite,
+    /// Answer clauses in the CBC response table and ask for deviation permits.
+    ContractRespond,
     AuditRead,
     UserManage,
     SettingsManage,
@@ -76,6 +80,11 @@ pub fn permits(role: Role, action: Action) -> bool {
         ReviewAnswer => !matches!(role, Portal | Executive),
         ReviewApprove => matches!(role, Admin | MarketingManager | Executive),
         QualityReview => matches!(role, Admin | QualityEngineer),
+        ContractWrite => matches!(role, Admin | MarketingManager | AccountManager),
+        ContractRespond => matches!(
+            role,
+            Admin | MarketingManager | AccountManager | Reviewer | QualityEngineer | ProjectManager
+        ),
         AuditRead | UserManage | SettingsManage => role == Admin,
     }
 }

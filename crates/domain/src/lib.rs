@@ -10,6 +10,7 @@ pub mod access;
 pub mod attachment;
 pub mod audit;
 pub mod coding;
+pub mod contract;
 pub mod customer;
 pub mod deadline;
 pub mod fields;

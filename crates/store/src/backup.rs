@@ -32,6 +32,11 @@ const TABLES: &[&str] = &[
     "review_answers",
     "attachments",
     "requirement_departments",
+    "contracts",
+    "contract_versions",
+    "contract_clauses",
+    "clause_responses",
+    "deviation_permits",
     "settings",
     "code_counters",
     "audit_log",
@@ -58,6 +63,10 @@ const IDENTITY_TABLES: &[&str] = &[
     "review_rounds",
     "review_answers",
     "attachments",
+    "contracts",
+    "contract_versions",
+    "contract_clauses",
+    "deviation_permits",
 ];
 
 /// Columns that may point at rows restored later (portal users at customers, merged

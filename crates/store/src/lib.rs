@@ -4,6 +4,7 @@
 mod attachments;
 mod audit;
 mod backup;
+mod contracts;
 mod customers;
 mod db;
 pub mod demo;
@@ -20,6 +21,7 @@ mod users;
 
 pub use attachments::Attachment;
 pub use audit::{AuditFilter, VerifyReport};
+pub use contracts::{CbcLine, Contract, ContractFilter, ContractVersion, Permit, PermitRequest};
 pub use customers::{CustomerFilter, HistoryEntry};
 pub use db::{Backend, Page, Store, Who};
 pub use handoffs::{HandoffFilter, WorkPlanEntry};

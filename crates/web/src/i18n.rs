@@ -203,6 +203,15 @@ mod tests {
             keys.push(format!("rule.{}", e.code()));
         }
         keys.extend(["rule.items_locked".into(), "rule.item_reviewed".into()]);
+        use reqloop_domain::contract::CbcError;
+        for e in [
+            CbcError::SupersededVersion,
+            CbcError::NotADeviation,
+            CbcError::PermitExists,
+            CbcError::PermitDecided,
+        ] {
+            keys.push(format!("rule.{}", e.code()));
+        }
         for k in keys {
             assert!(
                 ZH.contains_key(k.as_str()) && EN.contains_key(k.as_str()),

@@ -1,6 +1,7 @@
 //! `/api/v1`: JSON in, JSON out, errors as `{"error":{…}}`.
 
 mod admin;
+mod contracts;
 mod customers;
 mod requirements;
 mod session;
@@ -82,6 +83,31 @@ pub fn routes() -> Router<AppState> {
                 )),
         )
         .route("/api/v1/attachments/{id}", get(requirements::download))
+        .route(
+            "/api/v1/contracts",
+            get(contracts::list).post(contracts::create),
+        )
+        .route("/api/v1/contracts/{id}", get(contracts::get))
+        .route(
+            "/api/v1/contracts/{id}/versions",
+            post(contracts::add_version),
+        )
+        .route(
+            "/api/v1/contracts/{id}/versions/{version_no}",
+            get(contracts::version),
+        )
+        .route(
+            "/api/v1/clauses/{id}/response",
+            axum::routing::put(contracts::respond),
+        )
+        .route(
+            "/api/v1/clauses/{id}/permits",
+            post(contracts::request_permit),
+        )
+        .route(
+            "/api/v1/permits/{id}/decision",
+            post(contracts::decide_permit),
+        )
         .route("/api/v1/work-standard", get(workflow::standard))
         .route(
             "/api/v1/work-standard/versions",
@@ -236,6 +262,8 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
         workflow::standard, workflow::standard_versions, workflow::save_standard, workflow::handoffs, workflow::handoff,
         workflow::acknowledge, workflow::complete, workflow::work_plan, workflow::reviews, workflow::start_review,
         workflow::review, workflow::answer, workflow::quality_review, workflow::approve,
+        contracts::list, contracts::create, contracts::get, contracts::add_version, contracts::version,
+        contracts::respond, contracts::request_permit, contracts::decide_permit,
         admin::users, admin::create_user, admin::departments, admin::audit, admin::code_rule, admin::set_code_rule, admin::projects, admin::create_project,
     ),
     components(schemas(ErrorBody, ErrorDetail)),

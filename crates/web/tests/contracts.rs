@@ -1,0 +1,250 @@
+//! Contracts, versions and the CBC response table with deviation permits (F13), on SQLite and
+//! PostgreSQL.
+
+use axum::http::StatusCode;
+use reqloop_store::both_backends;
+use serde_json::json;
+
+mod common;
+use common::{app, call, login};
+
+both_backends!(
+    cbc_responses_follow_the_version_in_force_and_deviations_need_permits,
+    |db| {
+        let app = app(db).await;
+        let admin = login(&app, "admin", "admin123").await;
+        let (status, c) = call(&app, "POST", "/api/v1/contracts", &admin, Some(json!({
+        "customer_id": 1, "number": "HT-2026-001", "title": "牵引电机采购技术协议", "kind": "technical_agreement"
+    }))).await;
+        assert_eq!(status, StatusCode::CREATED, "{c}");
+        let id = c["id"].as_i64().unwrap();
+        let (status, _) = call(
+            &app,
+            "POST",
+            "/api/v1/contracts",
+            &admin,
+            Some(json!({
+                "customer_id": 1, "number": "HT-2026-001", "title": "重复", "kind": "contract"
+            })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CONFLICT, "one number per customer");
+        let clauses = json!([
+            {"number": "3.1", "text": "温升不超过80K"},
+            {"number": "3.2", "text": "首批交期30天"},
+            {"number": "3.3", "text": "包装符合GB/T 13384"}
+        ]);
+        let path = format!("/api/v1/contracts/{id}/versions");
+        let (status, v1) = call(
+            &app,
+            "POST",
+            &path,
+            &admin,
+            Some(json!({"base_version": 0, "clauses": clauses})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{v1}");
+        assert_eq!(v1["version_no"], 1);
+        assert!(v1["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["pending"] == true));
+        let clause = |v: &serde_json::Value, n: usize| v["lines"][n]["clause_id"].as_i64().unwrap();
+        let respond = |clause: i64, version: i64, response: &str, note: &str| {
+            let app = app.clone();
+            let admin = admin.clone();
+            let body = json!({"version": version, "response": response, "note": note});
+            async move {
+                call(
+                    &app,
+                    "PUT",
+                    &format!("/api/v1/clauses/{clause}/response"),
+                    &admin,
+                    Some(body),
+                )
+                .await
+            }
+        };
+        let (status, line) = respond(clause(&v1, 0), 0, "comply", "").await;
+        assert_eq!(status, StatusCode::OK, "{line}");
+        assert_eq!(line["pending"], false);
+        let (status, _) = respond(clause(&v1, 0), 0, "comply", "").await;
+        assert_eq!(
+            status,
+            StatusCode::CONFLICT,
+            "a second first answer is stale"
+        );
+        let (status, err) = respond(clause(&v1, 1), 0, "deviate", "").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(err.to_string().contains("response_note_required"));
+        let (_, line) = respond(clause(&v1, 1), 0, "deviate", "首批交期45天").await;
+        assert_eq!(
+            line["pending"], true,
+            "a deviation stays open until permitted"
+        );
+        // Permits: only for deviations; one at a time; decided once, with date and evidence.
+        let permits = |c: i64| format!("/api/v1/clauses/{c}/permits");
+        let (status, err) = call(
+            &app,
+            "POST",
+            &permits(clause(&v1, 0)),
+            &admin,
+            Some(json!({"note": "x"})),
+        )
+        .await;
+        assert_eq!(
+            (status, err["error"]["code"].clone()),
+            (StatusCode::UNPROCESSABLE_ENTITY, json!("not_a_deviation"))
+        );
+        let (status, p) = call(
+            &app,
+            "POST",
+            &permits(clause(&v1, 1)),
+            &admin,
+            Some(json!({"note": "申请首批交期45天"})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{p}");
+        let (status, err) = call(
+            &app,
+            "POST",
+            &permits(clause(&v1, 1)),
+            &admin,
+            Some(json!({"note": "again"})),
+        )
+        .await;
+        assert_eq!(
+            (status, err["error"]["code"].clone()),
+            (StatusCode::UNPROCESSABLE_ENTITY, json!("permit_exists"))
+        );
+        let decide = format!("/api/v1/permits/{}/decision", p["id"]);
+        let (status, _) = call(
+            &app,
+            "POST",
+            &decide,
+            &admin,
+            Some(json!({"approved": false, "decided_on": "11/20", "evidence": ""})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let (status, rejected) = call(&app, "POST", &decide, &admin,
+        Some(json!({"approved": false, "decided_on": "2026-11-20", "evidence": "客户函〔2026〕118号"}))).await;
+        assert_eq!(status, StatusCode::OK, "{rejected}");
+        assert_eq!(rejected["status"], "rejected");
+        let (status, err) = call(
+            &app,
+            "POST",
+            &decide,
+            &admin,
+            Some(json!({"approved": true, "decided_on": "2026-11-21", "evidence": "x"})),
+        )
+        .await;
+        assert_eq!(
+            (status, err["error"]["code"].clone()),
+            (StatusCode::UNPROCESSABLE_ENTITY, json!("permit_decided"))
+        );
+        let (_, p2) = call(
+            &app,
+            "POST",
+            &permits(clause(&v1, 1)),
+            &admin,
+            Some(json!({"note": "改为40天"})),
+        )
+        .await;
+        call(&app, "POST", &format!("/api/v1/permits/{}/decision", p2["id"]), &admin,
+        Some(json!({"approved": true, "decided_on": "2026-11-22", "evidence": "会议纪要2026-11-22"}))).await;
+        let (_, table) = call(
+            &app,
+            "GET",
+            &format!("/api/v1/contracts/{id}/versions/1"),
+            &admin,
+            None,
+        )
+        .await;
+        assert_eq!(
+            table["lines"][1]["pending"], false,
+            "the approved permit closes the deviation"
+        );
+        assert_eq!(
+            table["lines"][2]["pending"], true,
+            "3.3 is still unanswered"
+        );
+        // A new version supersedes the old one: it stays readable but takes no more responses.
+        let (status, _) = call(
+            &app,
+            "POST",
+            &path,
+            &admin,
+            Some(json!({"base_version": 0, "clauses": clauses})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CONFLICT, "saved from a stale version");
+        let (status, v2) = call(
+            &app,
+            "POST",
+            &path,
+            &admin,
+            Some(json!({"base_version": 1, "note": "客户修订", "clauses": clauses})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED);
+        assert_eq!(v2["version_no"], 2);
+        let before = db.store.verify_audit().await.unwrap().entries;
+        let (status, err) = respond(clause(&v1, 2), 0, "comply", "").await;
+        assert_eq!(
+            (status, err["error"]["code"].clone()),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json!("superseded_version")
+            )
+        );
+        assert_eq!(
+            db.store.verify_audit().await.unwrap().entries,
+            before,
+            "nothing written"
+        );
+        let (_, old) = call(
+            &app,
+            "GET",
+            &format!("/api/v1/contracts/{id}/versions/1"),
+            &admin,
+            None,
+        )
+        .await;
+        assert_eq!(old["current"], false);
+        assert_eq!(old["lines"][0]["response"], "comply");
+        let (status, _) = respond(clause(&v2, 2), 0, "comply", "").await;
+        assert_eq!(status, StatusCode::OK);
+        // Scope: an account manager of another customer sees neither the contract nor its clauses.
+        let mut outsiders = 0;
+        for user in ["zhangwei", "liuyang", "chenjing"] {
+            let t = login(&app, user, reqloop_store::demo::DEMO_PASSWORD).await;
+            let (sees, _) = call(&app, "GET", "/api/v1/customers/1", &t, None).await;
+            if sees == StatusCode::OK {
+                continue;
+            }
+            outsiders += 1;
+            let (status, _) = call(&app, "GET", &format!("/api/v1/contracts/{id}"), &t, None).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{user}");
+            let body = json!({"version": 0, "response": "comply"});
+            let path = format!("/api/v1/clauses/{}/response", clause(&v2, 0));
+            let (status, _) = call(&app, "PUT", &path, &t, Some(body)).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{user}");
+        }
+        assert!(outsiders >= 1);
+        let reviewer = login(&app, "reviewer", reqloop_store::demo::DEMO_PASSWORD).await;
+        let (status, _) = call(
+            &app,
+            "POST",
+            "/api/v1/contracts",
+            &reviewer,
+            Some(json!({
+                "customer_id": 1, "number": "X", "title": "X", "kind": "contract"
+            })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(db.store.verify_audit().await.unwrap().result, Ok(()));
+    }
+);
