@@ -533,6 +533,52 @@ impl Store {
     }
 }
 
+/// A clause of a version in force that still needs work, across contracts.
+#[derive(Debug, Clone, Serialize, ToSchema, FromRow)]
+pub struct PendingClause {
+    pub contract_id: i64,
+    pub contract_number: String,
+    pub contract_title: String,
+    pub customer_id: i64,
+    pub clause_id: i64,
+    pub number: String,
+    pub text: String,
+    pub response: Option<String>,
+    pub note: String,
+}
+
+impl Store {
+    /// The open CBC clauses and pending deviation permits of every visible contract, until they
+    /// close. The condition is `contract::clause_pending` in SQL (a test holds the two together).
+    pub async fn pending_clauses(
+        &self,
+        actor: &Actor,
+        page: Option<i64>,
+        per_page: Option<i64>,
+    ) -> Result<Page<PendingClause>> {
+        let mut c = Conditions::default();
+        customer_scope(&mut c, actor, "c.customer_id");
+        c.push(
+            "(r.response IS NULL OR r.response = 'open' OR (r.response = 'deviate' AND NOT EXISTS \
+             (SELECT 1 FROM deviation_permits p WHERE p.clause_id = k.id AND p.status = 'approved')))",
+            [],
+        );
+        let (items, total) = self
+            .fetch_page(
+                "contract_clauses k JOIN contracts c ON c.id = k.contract_id AND k.version_no = c.current_version \
+                 LEFT JOIN clause_responses r ON r.clause_id = k.id",
+                "c.id AS contract_id, c.number AS contract_number, c.title AS contract_title, c.customer_id, \
+                 k.id AS clause_id, k.number, k.text, r.response, COALESCE(r.note, '') AS note",
+                &c,
+                "c.id DESC, k.id",
+                page,
+                per_page,
+            )
+            .await?;
+        Ok(Page { items, total })
+    }
+}
+
 fn statuses(permits: &[Permit]) -> Result<Vec<PermitStatus>> {
     permits
         .iter()

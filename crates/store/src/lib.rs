@@ -21,7 +21,9 @@ mod users;
 
 pub use attachments::Attachment;
 pub use audit::{AuditFilter, VerifyReport};
-pub use contracts::{CbcLine, Contract, ContractFilter, ContractVersion, Permit, PermitRequest};
+pub use contracts::{
+    CbcLine, Contract, ContractFilter, ContractVersion, PendingClause, Permit, PermitRequest,
+};
 pub use customers::{CustomerFilter, HistoryEntry};
 pub use db::{Backend, Page, Store, Who};
 pub use handoffs::{HandoffFilter, WorkPlanEntry};

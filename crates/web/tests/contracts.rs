@@ -170,6 +170,31 @@ both_backends!(
             table["lines"][2]["pending"], true,
             "3.3 is still unanswered"
         );
+        // The pending list agrees with the table's flags.
+        let (_, pending) = call(
+            &app,
+            "GET",
+            "/api/v1/cbc/pending?per_page=200",
+            &admin,
+            None,
+        )
+        .await;
+        let listed: Vec<i64> = pending["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["contract_id"] == json!(id))
+            .map(|p| p["clause_id"].as_i64().unwrap())
+            .collect();
+        let flagged: Vec<i64> = table["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| l["pending"] == true)
+            .map(|l| l["clause_id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(listed, flagged);
+        assert_eq!(listed.len(), 1);
         // A new version supersedes the old one: it stays readable but takes no more responses.
         let (status, _) = call(
             &app,

@@ -157,3 +157,33 @@ pub async fn decide_permit(
         s.store.decide_permit(&actor, id, d, s.clock.now()).await?,
     ))
 }
+
+/// `{"items": [...], "total": N}`
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct PendingList {
+    items: Vec<reqloop_store::PendingClause>,
+    total: i64,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+/// Open CBC clauses and deviations without an approved permit, across the versions in force.
+#[utoipa::path(get, path = "/api/v1/cbc/pending", tag = "contracts", params(PageQuery),
+    responses((status = 200, body = PendingList)))]
+pub async fn pending(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<Json<Page<reqloop_store::PendingClause>>, AppError> {
+    actor.require(Action::CustomerRead)?;
+    Ok(Json(
+        s.store.pending_clauses(&actor, q.page, q.per_page).await?,
+    ))
+}

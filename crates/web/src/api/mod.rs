@@ -108,6 +108,7 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/permits/{id}/decision",
             post(contracts::decide_permit),
         )
+        .route("/api/v1/cbc/pending", get(contracts::pending))
         .route("/api/v1/work-standard", get(workflow::standard))
         .route(
             "/api/v1/work-standard/versions",
@@ -263,7 +264,7 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
         workflow::acknowledge, workflow::complete, workflow::work_plan, workflow::reviews, workflow::start_review,
         workflow::review, workflow::answer, workflow::quality_review, workflow::approve,
         contracts::list, contracts::create, contracts::get, contracts::add_version, contracts::version,
-        contracts::respond, contracts::request_permit, contracts::decide_permit,
+        contracts::respond, contracts::request_permit, contracts::decide_permit, contracts::pending,
         admin::users, admin::create_user, admin::departments, admin::audit, admin::code_rule, admin::set_code_rule, admin::projects, admin::create_project,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
