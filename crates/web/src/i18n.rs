@@ -100,6 +100,10 @@ mod tests {
             include_str!("pages/customers.rs"),
             include_str!("pages/requirements.rs"),
             include_str!("pages/workflow.rs"),
+            include_str!("pages/contracts.rs"),
+            include_str!("../templates/contracts.html"),
+            include_str!("../templates/contract.html"),
+            include_str!("../templates/cbc_pending.html"),
             include_str!("../templates/handoff_rows.html"),
             include_str!("../templates/handoffs.html"),
             include_str!("../templates/my_work.html"),
@@ -203,7 +207,14 @@ mod tests {
             keys.push(format!("rule.{}", e.code()));
         }
         keys.extend(["rule.items_locked".into(), "rule.item_reviewed".into()]);
-        use reqloop_domain::contract::CbcError;
+        use reqloop_domain::contract::{CbcError, ContractKind, PermitStatus, Response};
+        keys.extend(
+            ContractKind::ALL
+                .iter()
+                .map(|v| format!("kind_contract.{v}")),
+        );
+        keys.extend(Response::ALL.iter().map(|v| format!("cbc.{v}")));
+        keys.extend(PermitStatus::ALL.iter().map(|v| format!("permit.{v}")));
         for e in [
             CbcError::SupersededVersion,
             CbcError::NotADeviation,

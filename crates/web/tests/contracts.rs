@@ -273,3 +273,92 @@ both_backends!(
         assert_eq!(db.store.verify_audit().await.unwrap().result, Ok(()));
     }
 );
+
+both_backends!(contract_pages_enter_answer_and_export_the_cbc_table, |db| {
+    use axum::body::Body;
+    use axum::http::{header, Request};
+    let app = app(db).await;
+    let admin = login(&app, "admin", "admin123").await;
+    let form = |path: &str, body: &str| {
+        Request::post(path)
+            .header(header::AUTHORIZATION, format!("Bearer {admin}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    let get = |path: String| {
+        Request::get(path)
+            .header(header::AUTHORIZATION, format!("Bearer {admin}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    // A missing number is shown next to the field; nothing is created.
+    let (status, html, _) = common::send(
+        &app,
+        form(
+            "/contracts",
+            "customer_id=2&number=&title=供货合同&kind=contract",
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(String::from_utf8(html).unwrap().contains("err-number"));
+    let (status, _, headers) = common::send(
+        &app,
+        form(
+            "/contracts",
+            "customer_id=2&number=GH-01&title=供货合同&kind=contract",
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let at = headers[header::LOCATION].to_str().unwrap().to_string();
+    let id: i64 = at.trim_start_matches("/contracts/").parse().unwrap();
+    let body = "base_version=0&note=&clauses=4.1+%E9%98%B2%E6%8A%A4%E7%AD%89%E7%BA%A7IP55%0A4.2+%E9%A2%9C%E8%89%B2RAL7035";
+    let (status, _, _) = common::send(&app, form(&format!("/contracts/{id}/versions"), body)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, table) = call(
+        &app,
+        "GET",
+        &format!("/api/v1/contracts/{id}/versions/1"),
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(table["lines"][0]["number"], "4.1");
+    assert_eq!(table["lines"][1]["text"], "颜色RAL7035");
+    let clause = table["lines"][0]["clause_id"].as_i64().unwrap();
+    let (status, _, _) = common::send(
+        &app,
+        form(
+            &format!("/contracts/{id}/clauses/{clause}/response"),
+            "version=0&response=comply&note=",
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    // A deviation without a note: the page says why, with 400.
+    let other = table["lines"][1]["clause_id"].as_i64().unwrap();
+    let (status, _, _) = common::send(
+        &app,
+        form(
+            &format!("/contracts/{id}/clauses/{other}/response"),
+            "version=0&response=deviate&note=",
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, html, _) = common::send(&app, get(format!("/contracts/{id}"))).await;
+    let html = String::from_utf8(html).unwrap();
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("CBC 响应表") && html.contains("防护等级IP55") && html.contains("符合"));
+    let (status, csv, headers) = common::send(&app, get(format!("/contracts/{id}/cbc.csv"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
+    let csv = String::from_utf8(csv).unwrap();
+    assert!(csv.starts_with('\u{feff}'));
+    assert_eq!(csv.lines().count(), 3, "a header and two clauses");
+    let (_, pending, _) = common::send(&app, get("/cbc-pending".into())).await;
+    let pending = String::from_utf8(pending).unwrap();
+    assert!(pending.contains("颜色RAL7035") && !pending.contains("防护等级IP55"));
+});

@@ -1,5 +1,6 @@
 //! Server-rendered pages (F33) at the API's paths without `/api/v1`.
 
+mod contracts;
 mod customers;
 mod requirements;
 mod workflow;
@@ -77,6 +78,23 @@ pub fn routes() -> Router<AppState> {
         .route("/reviews/{id}/approve", post(workflow::approve))
         .route("/handoffs/{id}/acknowledge", post(workflow::acknowledge))
         .route("/handoffs/{id}/complete", post(workflow::complete))
+        .route("/contracts", get(contracts::list).post(contracts::create))
+        .route("/contracts/{id}", get(contracts::detail))
+        .route("/contracts/{id}/versions", post(contracts::add_version))
+        .route("/contracts/{id}/cbc.csv", get(contracts::cbc_csv))
+        .route(
+            "/contracts/{id}/clauses/{clause}/response",
+            post(contracts::respond),
+        )
+        .route(
+            "/contracts/{id}/clauses/{clause}/permits",
+            post(contracts::request_permit),
+        )
+        .route(
+            "/contracts/{id}/permits/{permit}/decision",
+            post(contracts::decide_permit),
+        )
+        .route("/cbc-pending", get(contracts::pending))
         .route("/my-work", get(workflow::my_work))
         .route("/handoffs", get(workflow::handoffs))
         .route("/reviews", get(workflow::reviews))
@@ -114,7 +132,7 @@ pub const NAV: &[(&str, &str, bool)] = &[
     ("handoffs", "/handoffs", true),
     ("standard", "/work-standard", true),
     ("projects", "/projects", true),
-    ("contracts", "/contracts", false),
+    ("contracts", "/contracts", true),
     ("changes", "/changes", false),
     ("deliveries", "/orders", false),
     ("complaints", "/complaints", false),

@@ -1361,7 +1361,7 @@ pub async fn ledger(
     render(&page)
 }
 
-fn csv_field(v: &str) -> String {
+pub(crate) fn csv_field(v: &str) -> String {
     // Quote every field; a leading = + - @ is prefixed so spreadsheets do not run it as a formula.
     let v = if v.starts_with(['=', '+', '-', '@']) {
         format!("'{v}")
