@@ -16,6 +16,7 @@ pub mod deadline;
 pub mod fields;
 pub mod handoff;
 pub mod ids;
+pub mod order;
 pub mod project;
 pub mod region;
 pub mod requirement;

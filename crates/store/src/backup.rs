@@ -37,6 +37,9 @@ const TABLES: &[&str] = &[
     "contract_clauses",
     "clause_responses",
     "deviation_permits",
+    "orders",
+    "delivery_batches",
+    "production_batches",
     "settings",
     "code_counters",
     "audit_log",
@@ -67,6 +70,9 @@ const IDENTITY_TABLES: &[&str] = &[
     "contract_versions",
     "contract_clauses",
     "deviation_permits",
+    "orders",
+    "delivery_batches",
+    "production_batches",
 ];
 
 /// Columns that may point at rows restored later (portal users at customers, merged

@@ -10,6 +10,7 @@ mod db;
 pub mod demo;
 mod handoffs;
 mod jobs;
+mod orders;
 mod projects;
 mod requirements;
 mod reviews;
@@ -27,6 +28,7 @@ pub use contracts::{
 pub use customers::{CustomerFilter, HistoryEntry};
 pub use db::{Backend, Page, Store, Who};
 pub use handoffs::{HandoffFilter, WorkPlanEntry};
+pub use orders::Order;
 pub use requirements::{
     FeedbackEntry, Item, LedgerRow, RequirementFilter, Responsible, SimilarRequirement,
     StageOutput, Transition,

@@ -362,3 +362,77 @@ both_backends!(contract_pages_enter_answer_and_export_the_cbc_table, |db| {
     let pending = String::from_utf8(pending).unwrap();
     assert!(pending.contains("颜色RAL7035") && !pending.contains("防护等级IP55"));
 });
+
+both_backends!(orders_carry_delivery_and_production_batches, |db| {
+    let app = app(db).await;
+    let admin = login(&app, "admin", "admin123").await;
+    let (_, c) = call(&app, "POST", "/api/v1/contracts", &admin, Some(json!({
+        "customer_id": 3, "number": "HT-2026-088", "title": "辅助变流器供货合同", "kind": "contract"
+    }))).await;
+    let path = format!("/api/v1/contracts/{}/orders", c["id"]);
+    let (status, err) = call(
+        &app,
+        "POST",
+        &path,
+        &admin,
+        Some(json!({
+            "number": "DD-1", "delivery": [{"quantity": 0, "promised_on": "2026-12-01"}]
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(err["error"]["details"][0]["field"], "delivery[0].quantity");
+    let (status, o) = call(&app, "POST", &path, &admin, Some(json!({
+        "number": "DD-1",
+        "delivery": [{"quantity": 10, "promised_on": "2026-12-01"}, {"quantity": 20, "promised_on": "2026-12-20"}],
+        "production": [{"quantity": 10, "planned_on": "2026-11-28"}, {"quantity": 20, "planned_on": "2026-12-15"}]
+    }))).await;
+    assert_eq!(status, StatusCode::CREATED, "{o}");
+    assert_eq!(o["batches_consistent"], true);
+    let (status, _) = call(
+        &app,
+        "POST",
+        &path,
+        &admin,
+        Some(json!({
+            "number": "DD-1", "delivery": [{"quantity": 1, "promised_on": "2026-12-01"}]
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "one number per contract");
+    // The first batch is made after the first promise: production no longer covers delivery.
+    let done = format!("/api/v1/orders/{}/production/1/done", o["id"]);
+    let (status, _) = call(
+        &app,
+        "POST",
+        &done,
+        &admin,
+        Some(json!({"actual_on": "tomorrow"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, late) = call(
+        &app,
+        "POST",
+        &done,
+        &admin,
+        Some(json!({"actual_on": "2026-12-03"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{late}");
+    assert_eq!(late["production"][0]["actual_on"], "2026-12-03");
+    assert_eq!(late["batches_consistent"], false);
+    let (_, listed) = call(&app, "GET", &path, &admin, None).await;
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["delivery"].as_array().unwrap().len(), 2);
+    let (status, _) = call(
+        &app,
+        "POST",
+        &format!("/api/v1/orders/{}/production/9/done", o["id"]),
+        &admin,
+        Some(json!({"actual_on": "2026-12-03"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(db.store.verify_audit().await.unwrap().result, Ok(()));
+});

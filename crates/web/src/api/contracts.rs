@@ -187,3 +187,65 @@ pub async fn pending(
         s.store.pending_clauses(&actor, q.page, q.per_page).await?,
     ))
 }
+
+#[utoipa::path(get, path = "/api/v1/contracts/{id}/orders", tag = "contracts", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<reqloop_store::Order>), (status = 404, body = super::ErrorBody)))]
+pub async fn orders(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<reqloop_store::Order>>, AppError> {
+    actor.require(Action::CustomerRead)?;
+    Ok(Json(s.store.contract_orders(&actor, id).await?))
+}
+
+/// An order under the contract with its delivery and production batches.
+#[utoipa::path(post, path = "/api/v1/contracts/{id}/orders", tag = "contracts", params(("id" = i64, Path)),
+    request_body = reqloop_domain::order::OrderFields,
+    responses((status = 201, body = reqloop_store::Order), (status = 400, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
+pub async fn create_order(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(id): Path<i64>,
+    ApiJson(f): ApiJson<reqloop_domain::order::OrderFields>,
+) -> Result<(StatusCode, Json<reqloop_store::Order>), AppError> {
+    actor.require(Action::ContractWrite)?;
+    let o = s.store.create_order(&actor, id, f, s.clock.now()).await?;
+    Ok((StatusCode::CREATED, Json(o)))
+}
+
+#[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "contracts", params(("id" = i64, Path)),
+    responses((status = 200, body = reqloop_store::Order), (status = 404, body = super::ErrorBody)))]
+pub async fn order(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Json<reqloop_store::Order>, AppError> {
+    actor.require(Action::CustomerRead)?;
+    Ok(Json(s.store.get_order(&actor, id).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DoneRequest {
+    /// `YYYY-MM-DD`: when the batch was made.
+    pub actual_on: String,
+}
+
+/// Records when a production batch (numbered from 1) was actually made.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/production/{seq}/done", tag = "contracts",
+    params(("id" = i64, Path), ("seq" = i64, Path)), request_body = DoneRequest,
+    responses((status = 200, body = reqloop_store::Order), (status = 400, body = super::ErrorBody), (status = 404, body = super::ErrorBody)))]
+pub async fn production_done(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path((id, seq)): Path<(i64, i64)>,
+    ApiJson(req): ApiJson<DoneRequest>,
+) -> Result<Json<reqloop_store::Order>, AppError> {
+    actor.require(Action::ContractWrite)?;
+    Ok(Json(
+        s.store
+            .production_done(&actor, id, seq, &req.actual_on, s.clock.now())
+            .await?,
+    ))
+}

@@ -109,6 +109,15 @@ pub fn routes() -> Router<AppState> {
             post(contracts::decide_permit),
         )
         .route("/api/v1/cbc/pending", get(contracts::pending))
+        .route(
+            "/api/v1/contracts/{id}/orders",
+            get(contracts::orders).post(contracts::create_order),
+        )
+        .route("/api/v1/orders/{id}", get(contracts::order))
+        .route(
+            "/api/v1/orders/{id}/production/{seq}/done",
+            post(contracts::production_done),
+        )
         .route("/api/v1/work-standard", get(workflow::standard))
         .route(
             "/api/v1/work-standard/versions",
@@ -265,6 +274,7 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
         workflow::review, workflow::answer, workflow::quality_review, workflow::approve,
         contracts::list, contracts::create, contracts::get, contracts::add_version, contracts::version,
         contracts::respond, contracts::request_permit, contracts::decide_permit, contracts::pending,
+        contracts::orders, contracts::create_order, contracts::order, contracts::production_done,
         admin::users, admin::create_user, admin::departments, admin::audit, admin::code_rule, admin::set_code_rule, admin::projects, admin::create_project,
     ),
     components(schemas(ErrorBody, ErrorDetail)),

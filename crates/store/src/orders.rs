@@ -1,0 +1,203 @@
+//! Orders under a contract (F13): delivery and production batches. An order is visible exactly
+//! when its contract is.
+
+use chrono::{DateTime, Utc};
+use reqloop_domain::access::Actor;
+use reqloop_domain::order::{self, DeliveryBatch, OrderFields, ProductionBatch};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::db::unique;
+use crate::{Error, Result, Store, Who};
+
+/// An order with its batches and whether production covers delivery.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Order {
+    pub id: i64,
+    pub version: i64,
+    pub contract_id: i64,
+    pub status: String,
+    #[serde(flatten)]
+    pub fields: OrderFields,
+    /// Production covers every delivery promise in time, and the totals match.
+    pub batches_consistent: bool,
+    pub created_by: String,
+    pub created_at: String,
+}
+
+type OrderRow = (i64, i64, i64, String, String, String, String);
+
+impl Store {
+    pub async fn create_order(
+        &self,
+        actor: &Actor,
+        contract: i64,
+        mut f: OrderFields,
+        now: DateTime<Utc>,
+    ) -> Result<Order> {
+        f.validate()?;
+        self.get_contract(actor, contract).await?;
+        let mut tx = self.write(&Who::from(actor), now).await?;
+        let at = tx.at.clone();
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO orders (contract_id, number, created_by, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(contract)
+        .bind(&f.number)
+        .bind(&actor.username)
+        .bind(&at)
+        .fetch_one(&mut *tx.tx)
+        .await
+        .map_err(unique("number"))?;
+        for (seq, b) in f.delivery.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO delivery_batches (order_id, seq, quantity, promised_on) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(id)
+            .bind(seq as i64 + 1)
+            .bind(b.quantity)
+            .bind(&b.promised_on)
+            .execute(&mut *tx.tx)
+            .await?;
+        }
+        for (seq, b) in f.production.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO production_batches (order_id, seq, quantity, planned_on, actual_on) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(id)
+            .bind(seq as i64 + 1)
+            .bind(b.quantity)
+            .bind(&b.planned_on)
+            .bind(&b.actual_on)
+            .execute(&mut *tx.tx)
+            .await?;
+        }
+        tx.audit("order", id, "create", None, Some(&f)).await?;
+        tx.commit().await?;
+        self.get_order(actor, id).await
+    }
+
+    /// The orders of a contract, oldest first (three queries, whatever their number).
+    pub async fn contract_orders(&self, actor: &Actor, contract: i64) -> Result<Vec<Order>> {
+        self.get_contract(actor, contract).await?;
+        self.load_orders("o.contract_id = $1", contract).await
+    }
+
+    pub async fn get_order(&self, actor: &Actor, id: i64) -> Result<Order> {
+        let contract: Option<i64> =
+            sqlx::query_scalar("SELECT contract_id FROM orders WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        self.get_contract(actor, contract.ok_or(Error::NotFound)?)
+            .await?;
+        self.load_orders("o.id = $1", id)
+            .await?
+            .pop()
+            .ok_or(Error::NotFound)
+    }
+
+    /// The orders matching `condition` (on `o`, one `$1` bound to `arg`) with their batches.
+    async fn load_orders(&self, condition: &str, arg: i64) -> Result<Vec<Order>> {
+        let rows: Vec<OrderRow> = sqlx::query_as(&format!(
+            "SELECT o.id, o.version, o.contract_id, o.number, o.status, o.created_by, o.created_at \
+             FROM orders o WHERE {condition} ORDER BY o.id LIMIT 500"
+        ))
+        .bind(arg)
+        .fetch_all(&self.pool)
+        .await?;
+        let delivery: Vec<(i64, i64, String)> = sqlx::query_as(&format!(
+            "SELECT b.order_id, b.quantity, b.promised_on FROM delivery_batches b \
+             JOIN orders o ON o.id = b.order_id WHERE {condition} ORDER BY b.order_id, b.seq"
+        ))
+        .bind(arg)
+        .fetch_all(&self.pool)
+        .await?;
+        let production: Vec<(i64, i64, String, Option<String>)> = sqlx::query_as(&format!(
+            "SELECT b.order_id, b.quantity, b.planned_on, b.actual_on FROM production_batches b \
+             JOIN orders o ON o.id = b.order_id WHERE {condition} ORDER BY b.order_id, b.seq"
+        ))
+        .bind(arg)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, version, contract_id, number, status, created_by, created_at)| {
+                    let fields = OrderFields {
+                        number,
+                        delivery: delivery
+                            .iter()
+                            .filter(|b| b.0 == id)
+                            .map(|(_, quantity, promised_on)| DeliveryBatch {
+                                quantity: *quantity,
+                                promised_on: promised_on.clone(),
+                            })
+                            .collect(),
+                        production: production
+                            .iter()
+                            .filter(|b| b.0 == id)
+                            .map(|(_, quantity, planned_on, actual_on)| ProductionBatch {
+                                quantity: *quantity,
+                                planned_on: planned_on.clone(),
+                                actual_on: actual_on.clone(),
+                            })
+                            .collect(),
+                    };
+                    Order {
+                        id,
+                        version,
+                        contract_id,
+                        status,
+                        batches_consistent: order::batches_consistent(
+                            &fields.delivery,
+                            &fields.production,
+                        ),
+                        fields,
+                        created_by,
+                        created_at,
+                    }
+                },
+            )
+            .collect())
+    }
+
+    /// Records when a production batch was actually made (`seq` from 1).
+    pub async fn production_done(
+        &self,
+        actor: &Actor,
+        order: i64,
+        seq: i64,
+        actual_on: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Order> {
+        let actual_on = actual_on.trim();
+        if chrono::NaiveDate::parse_from_str(actual_on, "%Y-%m-%d").is_err() {
+            return Err(Error::field("actual_on", "date"));
+        }
+        self.get_order(actor, order).await?;
+        let mut tx = self.write(&Who::from(actor), now).await?;
+        let n = sqlx::query(
+            "UPDATE production_batches SET actual_on = $1 WHERE order_id = $2 AND seq = $3",
+        )
+        .bind(actual_on)
+        .bind(order)
+        .bind(seq)
+        .execute(&mut *tx.tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(Error::NotFound);
+        }
+        tx.audit(
+            "production_batch",
+            format!("{order}/{seq}"),
+            "done",
+            None,
+            Some(&actual_on),
+        )
+        .await?;
+        tx.commit().await?;
+        self.get_order(actor, order).await
+    }
+}
