@@ -148,6 +148,7 @@ pub async fn load(store: &Store, now: DateTime<Utc>) -> Result<Loaded> {
     }
     let staff: Vec<Actor> = users.iter().map(actor).collect();
     let requirements = load_requirements(store, &admin, &staff, now).await?;
+    load_contracts(store, &admin, now).await?;
     let mut portal = new_user("portal", "客户门户演示", DEMO_PASSWORD, Role::Portal);
     portal.customer_id = first_customer;
     users.push(store.create_user(&system, portal, now).await?);
@@ -427,6 +428,175 @@ async fn review(
                 .await?;
         }
         store.approve_review(admin, round.id, None, now).await?;
+    }
+    Ok(())
+}
+
+/// Two contracts: a technical agreement in its second version with a CBC table holding an open
+/// clause, a deviation whose first permit the customer rejected and whose second it approved, and
+/// one still waiting; a supply contract with one order whose production covers delivery and one
+/// whose first batch was made too late.
+async fn load_contracts(store: &Store, admin: &Actor, now: DateTime<Utc>) -> Result<()> {
+    use reqloop_domain::contract::{
+        ClauseFields, ContractFields, ContractKind, NewVersion, PermitDecision, Response,
+        ResponseFields,
+    };
+    use reqloop_domain::ids::CustomerId;
+    use reqloop_domain::order::{DeliveryBatch, OrderFields, ProductionBatch};
+    let clauses = |texts: &[(&str, &str)]| -> Vec<ClauseFields> {
+        texts
+            .iter()
+            .map(|(n, t)| ClauseFields {
+                number: (*n).into(),
+                text: (*t).into(),
+            })
+            .collect()
+    };
+    let agreement = store
+        .create_contract(
+            admin,
+            ContractFields {
+                customer_id: CustomerId(1),
+                project_id: None,
+                number: "JX-2026-017".into(),
+                title: "牵引电机技术协议".into(),
+                kind: ContractKind::TechnicalAgreement,
+                signed_on: "2026-03-18".into(),
+            },
+            now,
+        )
+        .await?;
+    let v1 = [
+        ("3.1", "额定功率 600 kW，温升不超过 80 K"),
+        ("3.2", "首批交期 30 天"),
+        ("3.3", "包装符合 GB/T 13384"),
+    ];
+    let v2 = [
+        ("3.1", "额定功率 600 kW，温升不超过 80 K"),
+        ("3.2", "首批交期 30 天"),
+        ("3.3", "包装符合 GB/T 13384，海运防潮"),
+        ("3.4", "提供型式试验报告与 CRCC 认证证书"),
+        ("3.5", "噪声不超过 75 dB(A)"),
+    ];
+    for (base, texts) in [(0, &v1[..]), (1, &v2[..])] {
+        let version = NewVersion {
+            base_version: base,
+            note: if base == 0 {
+                "首版"
+            } else {
+                "客户修订包装与认证要求"
+            }
+            .into(),
+            clauses: clauses(texts),
+        };
+        store
+            .add_contract_version(admin, agreement.id, version, now)
+            .await?;
+    }
+    let table = store.contract_version(admin, agreement.id, None).await?;
+    let answer = |r: Response, note: &str| ResponseFields {
+        response: r,
+        note: note.into(),
+        responsible_id: None,
+    };
+    let answers = [
+        answer(Response::Comply, ""),
+        answer(Response::Deviate, "首批交期 45 天"),
+        answer(Response::Comply, ""),
+        answer(Response::Deviate, "CRCC 证书预计 2027 年一季度取得"),
+        answer(Response::Open, "待声学试验结果"),
+    ];
+    for (line, a) in table.lines.iter().zip(answers) {
+        store
+            .respond_to_clause(admin, line.clause_id, 0, a, now)
+            .await?;
+    }
+    let decide = |approved: bool, on: &str, evidence: &str| PermitDecision {
+        approved,
+        decided_on: on.into(),
+        evidence: evidence.into(),
+    };
+    let delivery_clause = table.lines[1].clause_id;
+    let first = store
+        .request_permit(admin, delivery_clause, "申请首批交期 45 天", now)
+        .await?;
+    store
+        .decide_permit(
+            admin,
+            first.id,
+            decide(false, "2026-04-02", "客户函〔2026〕41号：不同意"),
+            now,
+        )
+        .await?;
+    let second = store
+        .request_permit(
+            admin,
+            delivery_clause,
+            "申请首批交期 40 天，分两批交付",
+            now,
+        )
+        .await?;
+    store
+        .decide_permit(
+            admin,
+            second.id,
+            decide(true, "2026-04-10", "会议纪要 2026-04-10"),
+            now,
+        )
+        .await?;
+    store
+        .request_permit(
+            admin,
+            table.lines[3].clause_id,
+            "认证取得前先按型式试验报告交付",
+            now,
+        )
+        .await?;
+    let supply = store
+        .create_contract(
+            admin,
+            ContractFields {
+                customer_id: CustomerId(2),
+                project_id: None,
+                number: "GH-2026-052".into(),
+                title: "辅助变流器供货合同".into(),
+                kind: ContractKind::Contract,
+                signed_on: "2026-05-06".into(),
+            },
+            now,
+        )
+        .await?;
+    let batch = |q: i64, on: &str| DeliveryBatch {
+        quantity: q,
+        promised_on: on.into(),
+    };
+    let made = |q: i64, planned: &str, actual: Option<&str>| ProductionBatch {
+        quantity: q,
+        planned_on: planned.into(),
+        actual_on: actual.map(Into::into),
+    };
+    for (number, production) in [
+        (
+            "DD-2026-101",
+            vec![
+                made(20, "2026-06-20", Some("2026-06-18")),
+                made(30, "2026-07-15", None),
+            ],
+        ),
+        (
+            "DD-2026-102",
+            vec![
+                made(20, "2026-06-20", Some("2026-07-02")),
+                made(30, "2026-07-15", None),
+            ],
+        ),
+    ] {
+        let order = OrderFields {
+            number: number.into(),
+            delivery: vec![batch(20, "2026-06-30"), batch(30, "2026-07-31")],
+            production,
+        };
+        store.create_order(admin, supply.id, order, now).await?;
     }
     Ok(())
 }
