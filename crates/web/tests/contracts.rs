@@ -422,6 +422,13 @@ both_backends!(orders_carry_delivery_and_production_batches, |db| {
     assert_eq!(status, StatusCode::OK, "{late}");
     assert_eq!(late["production"][0]["actual_on"], "2026-12-03");
     assert_eq!(late["batches_consistent"], false);
+    let req = axum::http::Request::get(format!("/contracts/{}", c["id"]))
+        .header(axum::http::header::AUTHORIZATION, format!("Bearer {admin}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let (_, html, _) = common::send(&app, req).await;
+    let html = String::from_utf8(html).unwrap();
+    assert!(html.contains("DD-1") && html.contains("2026-12-03") && html.contains("不一致"));
     let (_, listed) = call(&app, "GET", &path, &admin, None).await;
     assert_eq!(listed.as_array().unwrap().len(), 1);
     assert_eq!(listed[0]["delivery"].as_array().unwrap().len(), 2);

@@ -214,6 +214,7 @@ struct DetailPage {
     can_respond: bool,
     /// The clauses of the version shown, one per line, to start a new version from.
     draft: String,
+    orders: Vec<reqloop_store::Order>,
 }
 
 impl DetailPage {
@@ -243,10 +244,11 @@ async fn detail_view(
             .store
             .customer_names(&u.actor, &[contract.fields.customer_id.0])
             .await?;
-        Ok::<_, AppError>((contract, table, names))
+        let orders = s.store.contract_orders(&u.actor, id).await?;
+        Ok::<_, AppError>((contract, table, names, orders))
     }
     .await;
-    let (contract, table, names) = match loaded {
+    let (contract, table, names, orders) = match loaded {
         Ok(v) => v,
         Err(e) => return error_page(u, e),
     };
@@ -279,6 +281,7 @@ async fn detail_view(
             .unwrap_or_default(),
         contract,
         table,
+        orders,
     };
     (status, render(&page)).into_response()
 }
