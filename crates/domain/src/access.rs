@@ -44,6 +44,8 @@ pub enum Action {
     ContractWrite,
     /// Answer clauses in the CBC response table and ask for deviation permits.
     ContractRespond,
+    /// Deliver an order although pre-delivery items fail, recording a waiver with a reason.
+    DeliveryWaive,
     AuditRead,
     UserManage,
     SettingsManage,
@@ -81,6 +83,7 @@ pub fn permits(role: Role, action: Action) -> bool {
         ReviewApprove => matches!(role, Admin | MarketingManager | Executive),
         QualityReview => matches!(role, Admin | QualityEngineer),
         ContractWrite => matches!(role, Admin | MarketingManager | AccountManager),
+        DeliveryWaive => matches!(role, Admin | MarketingManager),
         ContractRespond => matches!(
             role,
             Admin | MarketingManager | AccountManager | Reviewer | QualityEngineer | ProjectManager

@@ -13,6 +13,7 @@ pub mod coding;
 pub mod contract;
 pub mod customer;
 pub mod deadline;
+pub mod delivery;
 pub mod fields;
 pub mod handoff;
 pub mod ids;

@@ -40,6 +40,7 @@ const TABLES: &[&str] = &[
     "orders",
     "delivery_batches",
     "production_batches",
+    "delivery_checks",
     "settings",
     "code_counters",
     "audit_log",

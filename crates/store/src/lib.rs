@@ -61,6 +61,9 @@ pub enum Error {
     /// A refused stage move (422, with the missing outputs).
     #[error("stage move refused: {0}")]
     Stage(reqloop_domain::requirement::StageError),
+    /// Delivery refused by the pre-delivery check (422, with the failing items).
+    #[error("delivery blocked by the pre-delivery check")]
+    DeliveryBlocked(Vec<reqloop_domain::delivery::CheckItem>),
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
     #[error("migration: {0}")]

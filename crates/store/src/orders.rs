@@ -3,6 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use reqloop_domain::access::Actor;
+use reqloop_domain::contract::PermitStatus;
+use reqloop_domain::delivery::{self, Check, CheckItem, DeliveryFacts};
 use reqloop_domain::order::{self, DeliveryBatch, OrderFields, ProductionBatch};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -36,13 +38,15 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Order> {
         f.validate()?;
-        self.get_contract(actor, contract).await?;
+        let c = self.get_contract(actor, contract).await?;
         let mut tx = self.write(&Who::from(actor), now).await?;
         let at = tx.at.clone();
         let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO orders (contract_id, number, created_by, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+            "INSERT INTO orders (contract_id, contract_version, number, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(contract)
+        .bind(c.current_version)
         .bind(&f.number)
         .bind(&actor.username)
         .bind(&at)
@@ -195,6 +199,147 @@ impl Store {
             "done",
             None,
             Some(&actual_on),
+        )
+        .await?;
+        tx.commit().await?;
+        self.get_order(actor, order).await
+    }
+}
+
+impl Store {
+    /// The pre-delivery checklist of an order (F15): data-decided items computed now, the others
+    /// as people recorded them.
+    pub async fn order_checks(&self, actor: &Actor, order: i64) -> Result<Vec<Check>> {
+        let o = self.get_order(actor, order).await?;
+        let contract = self.get_contract(actor, o.contract_id).await?;
+        let order_version: i64 =
+            sqlx::query_scalar("SELECT contract_version FROM orders WHERE id = $1")
+                .bind(order)
+                .fetch_one(&self.pool)
+                .await?;
+        let (open_clauses, pending_permits) = if contract.current_version > 0 {
+            let table = self.contract_version(actor, contract.id, None).await?;
+            let open = table.lines.iter().filter(|l| l.pending).count();
+            let waiting = table
+                .lines
+                .iter()
+                .flat_map(|l| &l.permits)
+                .filter(|p| p.status == PermitStatus::Requested.as_str())
+                .count();
+            (open, waiting)
+        } else {
+            (0, 0)
+        };
+        let facts = DeliveryFacts {
+            order_version,
+            current_version: contract.current_version,
+            open_clauses,
+            pending_permits,
+            batches_consistent: o.batches_consistent,
+        };
+        let rows: Vec<(String, i64, String)> =
+            sqlx::query_as("SELECT item, passed, note FROM delivery_checks WHERE order_id = $1")
+                .bind(order)
+                .fetch_all(&self.pool)
+                .await?;
+        let recorded: Vec<(CheckItem, bool, String)> = rows
+            .into_iter()
+            .filter_map(|(item, passed, note)| Some((item.parse().ok()?, passed != 0, note)))
+            .collect();
+        Ok(delivery::checklist(&facts, &recorded))
+    }
+
+    /// Records a checklist item that people decide (422 `decided_by_data` for the others).
+    pub async fn record_check(
+        &self,
+        actor: &Actor,
+        order: i64,
+        item: CheckItem,
+        passed: bool,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Check>> {
+        let note = note.trim();
+        if note.chars().count() > 1000 {
+            return Err(Error::field("note", "too_long"));
+        }
+        if item.decided_by_data() {
+            return Err(Error::Rule("decided_by_data"));
+        }
+        let o = self.get_order(actor, order).await?;
+        if o.status == "delivered" {
+            return Err(Error::Rule("delivered"));
+        }
+        let mut tx = self.write(&Who::from(actor), now).await?;
+        let at = tx.at.clone();
+        sqlx::query(
+            "INSERT INTO delivery_checks (order_id, item, passed, note, checked_by, checked_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (order_id, item) DO UPDATE SET \
+             passed = excluded.passed, note = excluded.note, checked_by = excluded.checked_by, \
+             checked_at = excluded.checked_at",
+        )
+        .bind(order)
+        .bind(item.as_str())
+        .bind(i64::from(passed))
+        .bind(note)
+        .bind(&actor.username)
+        .bind(&at)
+        .execute(&mut *tx.tx)
+        .await?;
+        tx.audit(
+            "delivery_check",
+            format!("{order}/{item}"),
+            "record",
+            None,
+            Some(&serde_json::json!({"passed": passed, "note": note})),
+        )
+        .await?;
+        tx.commit().await?;
+        self.order_checks(actor, order).await
+    }
+
+    /// Marks the order delivered: refused with the failing items until every item passes, or
+    /// an authorised user (checked by the caller) records a waiver with a reason.
+    pub async fn deliver_order(
+        &self,
+        actor: &Actor,
+        order: i64,
+        waiver: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Order> {
+        let o = self.get_order(actor, order).await?;
+        if o.status == "delivered" {
+            return Err(Error::Rule("delivered"));
+        }
+        let checks = self.order_checks(actor, order).await?;
+        delivery::may_deliver(&checks, waiver).map_err(Error::DeliveryBlocked)?;
+        let waiver = if delivery::failing(&checks).is_empty() {
+            ""
+        } else {
+            waiver.unwrap_or("").trim()
+        };
+        let mut tx = self.write(&Who::from(actor), now).await?;
+        let at = tx.at.clone();
+        let n = sqlx::query(
+            "UPDATE orders SET status = 'delivered', delivered_at = $1, delivered_by = $2, waiver = $3, \
+             version = version + 1 WHERE id = $4 AND status = 'open'",
+        )
+        .bind(&at)
+        .bind(&actor.username)
+        .bind(waiver)
+        .bind(order)
+        .execute(&mut *tx.tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(Error::Stale);
+        }
+        tx.audit(
+            "order",
+            order,
+            "deliver",
+            None,
+            Some(&serde_json::json!({"waiver": waiver, "checks": checks})),
         )
         .await?;
         tx.commit().await?;

@@ -115,6 +115,16 @@ impl From<StoreError> for AppError {
                 };
                 a
             }
+            StoreError::DeliveryBlocked(failing) => {
+                let key = "rule.delivery_blocked";
+                let mut a = AppError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "delivery_blocked",
+                    format!("{} / {}", Tr::zh().t(key), Tr::en().t(key)),
+                );
+                a.details = json!({"failing": failing});
+                a
+            }
             StoreError::Rule(rule) => {
                 let key = format!("rule.{rule}");
                 let message = format!("{} / {}", Tr::zh().t(&key), Tr::en().t(&key));

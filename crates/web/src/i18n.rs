@@ -215,6 +215,16 @@ mod tests {
         );
         keys.extend(Response::ALL.iter().map(|v| format!("cbc.{v}")));
         keys.extend(PermitStatus::ALL.iter().map(|v| format!("permit.{v}")));
+        use reqloop_domain::delivery::CheckItem;
+        keys.extend(CheckItem::ALL.iter().map(|v| format!("check.{v}")));
+        keys.extend(
+            [
+                "rule.delivery_blocked",
+                "rule.decided_by_data",
+                "rule.delivered",
+            ]
+            .map(String::from),
+        );
         for e in [
             CbcError::SupersededVersion,
             CbcError::NotADeviation,

@@ -443,3 +443,163 @@ both_backends!(orders_carry_delivery_and_production_batches, |db| {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(db.store.verify_audit().await.unwrap().result, Ok(()));
 });
+
+both_backends!(
+    delivery_is_refused_until_the_pre_delivery_check_passes_or_is_waived,
+    |db| {
+        let app = app(db).await;
+        let admin = login(&app, "admin", "admin123").await;
+        let (_, c) = call(&app, "POST", "/api/v1/contracts", &admin, Some(json!({
+        "customer_id": 4, "number": "HT-2026-099", "title": "电机供货合同", "kind": "contract"
+    }))).await;
+        let cid = c["id"].as_i64().unwrap();
+        let (_, v) = call(&app, "POST", &format!("/api/v1/contracts/{cid}/versions"), &admin,
+        Some(json!({"base_version": 0, "clauses": [{"number": "1", "text": "交付前提供合格证"}]}))).await;
+        let clause = v["lines"][0]["clause_id"].as_i64().unwrap();
+        let batches = json!({
+            "number": "DD-9",
+            "delivery": [{"quantity": 5, "promised_on": "2026-12-10"}],
+            "production": [{"quantity": 5, "planned_on": "2026-12-01"}]
+        });
+        let (_, o) = call(
+            &app,
+            "POST",
+            &format!("/api/v1/contracts/{cid}/orders"),
+            &admin,
+            Some(batches),
+        )
+        .await;
+        let oid = o["id"].as_i64().unwrap();
+        let checks = |t: String| {
+            let app = app.clone();
+            async move {
+                let (_, v) = call(
+                    &app,
+                    "GET",
+                    &format!("/api/v1/orders/{oid}/checks"),
+                    &t,
+                    None,
+                )
+                .await;
+                v
+            }
+        };
+        let list = checks(admin.clone()).await;
+        let state = |list: &serde_json::Value, item: &str| {
+            list.as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["item"] == item)
+                .unwrap()["passed"]
+                .clone()
+        };
+        assert_eq!(state(&list, "agreement_current"), json!(true));
+        assert_eq!(
+            state(&list, "cbc_closed"),
+            json!(false),
+            "clause 1 is unanswered"
+        );
+        assert_eq!(state(&list, "batches_consistent"), json!(true));
+        assert_eq!(state(&list, "packaging"), json!(null), "not yet recorded");
+        // Delivery is refused, naming what fails; nothing changes.
+        let deliver = format!("/api/v1/orders/{oid}/deliver");
+        let before = db.store.verify_audit().await.unwrap().entries;
+        let (status, err) = call(&app, "POST", &deliver, &admin, Some(json!({}))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(err["error"]["code"], "delivery_blocked");
+        let failing = err["error"]["details"]["failing"].as_array().unwrap();
+        assert!(failing.contains(&json!("cbc_closed")) && failing.contains(&json!("certificates")));
+        assert_eq!(db.store.verify_audit().await.unwrap().entries, before);
+        // Items the data decides cannot be ticked by hand.
+        let (status, err) = call(
+            &app,
+            "PUT",
+            &format!("/api/v1/orders/{oid}/checks/cbc_closed"),
+            &admin,
+            Some(json!({"passed": true})),
+        )
+        .await;
+        assert_eq!(
+            (status, err["error"]["code"].clone()),
+            (StatusCode::UNPROCESSABLE_ENTITY, json!("decided_by_data"))
+        );
+        call(
+            &app,
+            "PUT",
+            &format!("/api/v1/clauses/{clause}/response"),
+            &admin,
+            Some(json!({"version": 0, "response": "comply"})),
+        )
+        .await;
+        for item in [
+            "changes_implemented",
+            "purchased_parts",
+            "customer_parts",
+            "concessions",
+            "packaging",
+            "certificates",
+        ] {
+            let (status, _) = call(
+                &app,
+                "PUT",
+                &format!("/api/v1/orders/{oid}/checks/{item}"),
+                &admin,
+                Some(json!({"passed": true, "note": "已核对"})),
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{item}");
+        }
+        // A new agreement version after the order was placed: the order must be checked again.
+        call(&app, "POST", &format!("/api/v1/contracts/{cid}/versions"), &admin,
+        Some(json!({"base_version": 1, "clauses": [{"number": "1", "text": "交付前提供合格证和检验报告"}]}))).await;
+        let (_, err) = call(&app, "POST", &deliver, &admin, Some(json!({}))).await;
+        assert_eq!(
+            err["error"]["details"]["failing"],
+            json!(["agreement_current", "cbc_closed"])
+        );
+        // A waiver needs the authority: an account manager may deliver but not waive.
+        let (_, customer) = call(&app, "GET", "/api/v1/customers/4", &admin, None).await;
+        let manager = ["zhangwei", "liuyang", "chenjing"];
+        let mut waived_refused = false;
+        for user in manager {
+            let t = login(&app, user, reqloop_store::demo::DEMO_PASSWORD).await;
+            let (sees, _) = call(&app, "GET", "/api/v1/customers/4", &t, None).await;
+            if sees != StatusCode::OK {
+                continue;
+            }
+            let (status, _) = call(
+                &app,
+                "POST",
+                &deliver,
+                &t,
+                Some(json!({"waiver": "客户同意"})),
+            )
+            .await;
+            assert_eq!(
+                status,
+                StatusCode::FORBIDDEN,
+                "{user} of {}",
+                customer["name"]
+            );
+            waived_refused = true;
+        }
+        assert!(waived_refused);
+        let marketing = login(&app, "marketing", reqloop_store::demo::DEMO_PASSWORD).await;
+        let (status, done) = call(
+            &app,
+            "POST",
+            &deliver,
+            &marketing,
+            Some(json!({"waiver": "客户书面同意按第2版协议交付"})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{done}");
+        assert_eq!(done["status"], "delivered");
+        let (status, err) = call(&app, "POST", &deliver, &admin, Some(json!({}))).await;
+        assert_eq!(
+            (status, err["error"]["code"].clone()),
+            (StatusCode::UNPROCESSABLE_ENTITY, json!("delivered"))
+        );
+        assert_eq!(db.store.verify_audit().await.unwrap().result, Ok(()));
+    }
+);

@@ -575,6 +575,20 @@ async fn load_contracts(store: &Store, admin: &Actor, now: DateTime<Utc>) -> Res
         planned_on: planned.into(),
         actual_on: actual.map(Into::into),
     };
+    let supply_version = NewVersion {
+        base_version: 0,
+        note: "首版".into(),
+        clauses: clauses(&[("2.1", "分两批交付，共 50 台"), ("2.2", "随货提供合格证")]),
+    };
+    let supply_table = store
+        .add_contract_version(admin, supply.id, supply_version, now)
+        .await?;
+    for line in &supply_table.lines {
+        store
+            .respond_to_clause(admin, line.clause_id, 0, answer(Response::Comply, ""), now)
+            .await?;
+    }
+    let mut orders = Vec::new();
     for (number, production) in [
         (
             "DD-2026-101",
@@ -596,7 +610,20 @@ async fn load_contracts(store: &Store, admin: &Actor, now: DateTime<Utc>) -> Res
             delivery: vec![batch(20, "2026-06-30"), batch(30, "2026-07-31")],
             production,
         };
-        store.create_order(admin, supply.id, order, now).await?;
+        orders.push(store.create_order(admin, supply.id, order, now).await?);
     }
+    // The first order passes its pre-delivery check and is delivered; the second, made too late,
+    // stays blocked.
+    for o in &orders {
+        for item in reqloop_domain::delivery::CheckItem::ALL
+            .iter()
+            .filter(|i| !i.decided_by_data())
+        {
+            store
+                .record_check(admin, o.id, *item, true, "已核对", now)
+                .await?;
+        }
+    }
+    store.deliver_order(admin, orders[0].id, None, now).await?;
     Ok(())
 }

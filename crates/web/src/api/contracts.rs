@@ -249,3 +249,75 @@ pub async fn production_done(
             .await?,
     ))
 }
+
+/// The pre-delivery checklist: data-decided items computed now, the others as recorded.
+#[utoipa::path(get, path = "/api/v1/orders/{id}/checks", tag = "contracts", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<reqloop_domain::delivery::Check>), (status = 404, body = super::ErrorBody)))]
+pub async fn checks(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<reqloop_domain::delivery::Check>>, AppError> {
+    actor.require(Action::CustomerRead)?;
+    Ok(Json(s.store.order_checks(&actor, id).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckRequest {
+    pub passed: bool,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Records an item people decide (422 `decided_by_data` for items the data decides).
+#[utoipa::path(put, path = "/api/v1/orders/{id}/checks/{item}", tag = "contracts",
+    params(("id" = i64, Path), ("item" = String, Path)), request_body = CheckRequest,
+    responses((status = 200, body = Vec<reqloop_domain::delivery::Check>), (status = 400, body = super::ErrorBody),
+        (status = 422, body = super::ErrorBody)))]
+pub async fn record_check(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path((id, item)): Path<(i64, String)>,
+    ApiJson(req): ApiJson<CheckRequest>,
+) -> Result<Json<Vec<reqloop_domain::delivery::Check>>, AppError> {
+    actor.require(Action::ContractRespond)?;
+    let item = item
+        .parse()
+        .map_err(|_| AppError::bad_request("item", format!("unknown check item `{item}`")))?;
+    Ok(Json(
+        s.store
+            .record_check(&actor, id, item, req.passed, &req.note, s.clock.now())
+            .await?,
+    ))
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct DeliverRequest {
+    /// Why the order goes out although items fail (authorised users only).
+    #[serde(default)]
+    pub waiver: Option<String>,
+}
+
+/// Marks the order delivered; 422 `delivery_blocked` listing the failing items until every item
+/// passes or an authorised user gives a waiver with a reason.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/deliver", tag = "contracts", params(("id" = i64, Path)),
+    request_body = DeliverRequest,
+    responses((status = 200, body = reqloop_store::Order), (status = 403, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
+pub async fn deliver(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<DeliverRequest>,
+) -> Result<Json<reqloop_store::Order>, AppError> {
+    actor.require(Action::ContractWrite)?;
+    if req.waiver.as_deref().is_some_and(|w| !w.trim().is_empty()) {
+        actor.require(Action::DeliveryWaive)?;
+    }
+    Ok(Json(
+        s.store
+            .deliver_order(&actor, id, req.waiver.as_deref(), s.clock.now())
+            .await?,
+    ))
+}

@@ -118,6 +118,12 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/orders/{id}/production/{seq}/done",
             post(contracts::production_done),
         )
+        .route("/api/v1/orders/{id}/checks", get(contracts::checks))
+        .route(
+            "/api/v1/orders/{id}/checks/{item}",
+            axum::routing::put(contracts::record_check),
+        )
+        .route("/api/v1/orders/{id}/deliver", post(contracts::deliver))
         .route("/api/v1/work-standard", get(workflow::standard))
         .route(
             "/api/v1/work-standard/versions",
@@ -275,6 +281,7 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
         contracts::list, contracts::create, contracts::get, contracts::add_version, contracts::version,
         contracts::respond, contracts::request_permit, contracts::decide_permit, contracts::pending,
         contracts::orders, contracts::create_order, contracts::order, contracts::production_done,
+        contracts::checks, contracts::record_check, contracts::deliver,
         admin::users, admin::create_user, admin::departments, admin::audit, admin::code_rule, admin::set_code_rule, admin::projects, admin::create_project,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
