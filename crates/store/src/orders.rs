@@ -23,11 +23,27 @@ pub struct Order {
     pub fields: OrderFields,
     /// Production covers every delivery promise in time, and the totals match.
     pub batches_consistent: bool,
+    pub delivered_at: Option<String>,
+    pub delivered_by: Option<String>,
+    /// Why it was delivered although pre-delivery items failed (empty when none failed).
+    pub waiver: String,
     pub created_by: String,
     pub created_at: String,
 }
 
-type OrderRow = (i64, i64, i64, String, String, String, String);
+#[derive(sqlx::FromRow)]
+struct OrderRow {
+    id: i64,
+    version: i64,
+    contract_id: i64,
+    number: String,
+    status: String,
+    created_by: String,
+    created_at: String,
+    delivered_at: Option<String>,
+    delivered_by: Option<String>,
+    waiver: String,
+}
 
 impl Store {
     pub async fn create_order(
@@ -104,8 +120,8 @@ impl Store {
     /// The orders matching `condition` (on `o`, one `$1` bound to `arg`) with their batches.
     async fn load_orders(&self, condition: &str, arg: i64) -> Result<Vec<Order>> {
         let rows: Vec<OrderRow> = sqlx::query_as(&format!(
-            "SELECT o.id, o.version, o.contract_id, o.number, o.status, o.created_by, o.created_at \
-             FROM orders o WHERE {condition} ORDER BY o.id LIMIT 500"
+            "SELECT o.id, o.version, o.contract_id, o.number, o.status, o.created_by, o.created_at, \
+             o.delivered_at, o.delivered_by, o.waiver FROM orders o WHERE {condition} ORDER BY o.id LIMIT 500"
         ))
         .bind(arg)
         .fetch_all(&self.pool)
@@ -126,43 +142,44 @@ impl Store {
         .await?;
         Ok(rows
             .into_iter()
-            .map(
-                |(id, version, contract_id, number, status, created_by, created_at)| {
-                    let fields = OrderFields {
-                        number,
-                        delivery: delivery
-                            .iter()
-                            .filter(|b| b.0 == id)
-                            .map(|(_, quantity, promised_on)| DeliveryBatch {
-                                quantity: *quantity,
-                                promised_on: promised_on.clone(),
-                            })
-                            .collect(),
-                        production: production
-                            .iter()
-                            .filter(|b| b.0 == id)
-                            .map(|(_, quantity, planned_on, actual_on)| ProductionBatch {
-                                quantity: *quantity,
-                                planned_on: planned_on.clone(),
-                                actual_on: actual_on.clone(),
-                            })
-                            .collect(),
-                    };
-                    Order {
-                        id,
-                        version,
-                        contract_id,
-                        status,
-                        batches_consistent: order::batches_consistent(
-                            &fields.delivery,
-                            &fields.production,
-                        ),
-                        fields,
-                        created_by,
-                        created_at,
-                    }
-                },
-            )
+            .map(|o| {
+                let fields = OrderFields {
+                    number: o.number,
+                    delivery: delivery
+                        .iter()
+                        .filter(|b| b.0 == o.id)
+                        .map(|(_, quantity, promised_on)| DeliveryBatch {
+                            quantity: *quantity,
+                            promised_on: promised_on.clone(),
+                        })
+                        .collect(),
+                    production: production
+                        .iter()
+                        .filter(|b| b.0 == o.id)
+                        .map(|(_, quantity, planned_on, actual_on)| ProductionBatch {
+                            quantity: *quantity,
+                            planned_on: planned_on.clone(),
+                            actual_on: actual_on.clone(),
+                        })
+                        .collect(),
+                };
+                Order {
+                    id: o.id,
+                    version: o.version,
+                    contract_id: o.contract_id,
+                    status: o.status,
+                    batches_consistent: order::batches_consistent(
+                        &fields.delivery,
+                        &fields.production,
+                    ),
+                    fields,
+                    created_by: o.created_by,
+                    created_at: o.created_at,
+                    delivered_at: o.delivered_at,
+                    delivered_by: o.delivered_by,
+                    waiver: o.waiver,
+                }
+            })
             .collect())
     }
 

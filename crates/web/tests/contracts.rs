@@ -595,6 +595,8 @@ both_backends!(
         .await;
         assert_eq!(status, StatusCode::OK, "{done}");
         assert_eq!(done["status"], "delivered");
+        assert_eq!(done["waiver"], "客户书面同意按第2版协议交付");
+        assert_eq!(done["delivered_by"], "marketing");
         let (status, err) = call(&app, "POST", &deliver, &admin, Some(json!({}))).await;
         assert_eq!(
             (status, err["error"]["code"].clone()),
