@@ -46,6 +46,15 @@ pub enum Action {
     ContractRespond,
     /// Deliver an order although pre-delivery items fail, recording a waiver with a reason.
     DeliveryWaive,
+    /// Read change records (confidential, 002§4.2C: only cleared roles; department reviewers
+    /// see the changes their department was notified of).
+    ChangeRead,
+    /// Raise a change, re-determine it, start its re-review, issue its notices and close it.
+    ChangeRequest,
+    /// Approve or reject a re-reviewed change.
+    ChangeApprove,
+    /// Verify the effect of an implemented change.
+    ChangeVerify,
     AuditRead,
     UserManage,
     SettingsManage,
@@ -88,6 +97,13 @@ pub fn permits(role: Role, action: Action) -> bool {
             role,
             Admin | MarketingManager | AccountManager | Reviewer | QualityEngineer | ProjectManager
         ),
+        ChangeRead => !matches!(role, Portal),
+        ChangeRequest => matches!(
+            role,
+            Admin | MarketingManager | AccountManager | ProjectManager
+        ),
+        ChangeApprove => matches!(role, Admin | MarketingManager | Executive),
+        ChangeVerify => matches!(role, Admin | QualityEngineer),
         AuditRead | UserManage | SettingsManage => role == Admin,
     }
 }
@@ -142,6 +158,20 @@ pub fn task_department(actor: &Actor) -> Option<DepartmentId> {
         (Role::Portal, _) | (_, DataScope::Own | DataScope::All) => None,
         (_, DataScope::Department) => actor.department_id,
     }
+}
+
+/// Whether the actor sees every change record in its requirement scope; others (department
+/// reviewers) see only the changes notified to their department (002§4.2C "严格保留和保密").
+pub fn cleared_for_changes(actor: &Actor) -> bool {
+    matches!(
+        actor.role,
+        Role::Admin
+            | Role::MarketingManager
+            | Role::AccountManager
+            | Role::ProjectManager
+            | Role::QualityEngineer
+            | Role::Executive
+    )
 }
 
 /// Whether the actor may see and write credit and financial status (001§3.1 confidential).

@@ -22,14 +22,14 @@ closed_set!(
 );
 
 impl CheckItem {
-    /// Whether the data decides this item (people record the others). Change items are
-    /// recorded by people until change control (F14) can decide them.
+    /// Whether the data decides this item (people record the others).
     pub fn decided_by_data(self) -> bool {
         matches!(
             self,
             CheckItem::AgreementCurrent
                 | CheckItem::CbcClosed
                 | CheckItem::PermitsApproved
+                | CheckItem::ChangesImplemented
                 | CheckItem::BatchesConsistent
         )
     }
@@ -45,6 +45,8 @@ pub struct DeliveryFacts {
     pub open_clauses: usize,
     /// Deviation permits of the version in force still waiting for the customer.
     pub pending_permits: usize,
+    /// Changes of the contract not yet implemented (requested, under review, approved, notified).
+    pub open_changes: usize,
     pub batches_consistent: bool,
 }
 
@@ -70,6 +72,7 @@ pub fn checklist(facts: &DeliveryFacts, recorded: &[(CheckItem, bool, String)]) 
                     }
                     CheckItem::CbcClosed => facts.open_clauses == 0,
                     CheckItem::PermitsApproved => facts.pending_permits == 0,
+                    CheckItem::ChangesImplemented => facts.open_changes == 0,
                     _ => facts.batches_consistent,
                 };
                 Check {
@@ -120,6 +123,7 @@ mod tests {
             current_version: 2,
             open_clauses: 0,
             pending_permits: 0,
+            open_changes: 0,
             batches_consistent: true,
         }
     }
@@ -139,14 +143,19 @@ mod tests {
             .iter()
             .filter(|c| c.by_data)
             .all(|c| c.passed == Some(true)));
-        assert_eq!(failing(&checks).len(), 6, "six items wait for people");
+        assert_eq!(failing(&checks).len(), 5, "five items wait for people");
         assert!(failing(&checklist(&good(), &all_recorded())).is_empty());
         let mut stale = good();
         stale.current_version = 3;
         stale.open_clauses = 1;
+        stale.open_changes = 1;
         assert_eq!(
             failing(&checklist(&stale, &all_recorded())),
-            vec![CheckItem::AgreementCurrent, CheckItem::CbcClosed]
+            vec![
+                CheckItem::AgreementCurrent,
+                CheckItem::CbcClosed,
+                CheckItem::ChangesImplemented
+            ]
         );
     }
 

@@ -9,6 +9,7 @@ mod closed_set;
 pub mod access;
 pub mod attachment;
 pub mod audit;
+pub mod change;
 pub mod coding;
 pub mod contract;
 pub mod customer;

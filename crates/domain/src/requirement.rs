@@ -295,6 +295,8 @@ pub struct Requirement {
     pub stage_entered_at: String,
     /// Set when this requirement was merged into another one as a duplicate.
     pub merged_into: Option<i64>,
+    /// The revision in force: 1 until an approved change (F14) gives it a new one.
+    pub revision: i64,
     pub created_at: String,
     pub updated_at: String,
 }

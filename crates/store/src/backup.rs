@@ -41,6 +41,11 @@ const TABLES: &[&str] = &[
     "delivery_batches",
     "production_batches",
     "delivery_checks",
+    "changes",
+    "change_impacts",
+    "change_items",
+    "change_notices",
+    "requirement_revisions",
     "settings",
     "code_counters",
     "audit_log",
@@ -74,6 +79,7 @@ const IDENTITY_TABLES: &[&str] = &[
     "orders",
     "delivery_batches",
     "production_batches",
+    "changes",
 ];
 
 /// Columns that may point at rows restored later (portal users at customers, merged

@@ -4,6 +4,7 @@
 mod attachments;
 mod audit;
 mod backup;
+mod changes;
 mod contracts;
 mod customers;
 mod db;
@@ -22,6 +23,9 @@ mod users;
 
 pub use attachments::Attachment;
 pub use audit::{AuditFilter, VerifyReport};
+pub use changes::{
+    Change, ChangeFilter, ChangeItem, ChangeReview, Notice, NotifyRequest, Revision,
+};
 pub use contracts::{
     CbcLine, Contract, ContractFilter, ContractVersion, PendingClause, Permit, PermitRequest,
 };

@@ -247,11 +247,19 @@ impl Store {
         } else {
             (0, 0)
         };
+        let open_changes: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM changes WHERE contract_id = $1 AND state IN ({})",
+            crate::changes::open_states_sql()
+        ))
+        .bind(contract.id)
+        .fetch_one(&self.pool)
+        .await?;
         let facts = DeliveryFacts {
             order_version,
             current_version: contract.current_version,
             open_clauses,
             pending_permits,
+            open_changes: open_changes as usize,
             batches_consistent: o.batches_consistent,
         };
         let rows: Vec<(String, i64, String)> =

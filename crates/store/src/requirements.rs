@@ -19,7 +19,7 @@ use crate::{Error, Page, Result, Store, Who};
 
 const COLUMNS: &str = "id, version, code, customer_id, project_id, title, description, channel, category, sub_category, \
     nature, kind, urgency, source_person, collected_on, feasibility_technical, feasibility_economic, feasibility_time, \
-    feasibility_note, value_score, stage, stage_entered_at, merged_into, created_at, updated_at";
+    feasibility_note, value_score, stage, stage_entered_at, merged_into, revision, created_at, updated_at";
 
 #[derive(FromRow)]
 struct Row {
@@ -46,6 +46,7 @@ struct Row {
     stage: String,
     stage_entered_at: String,
     merged_into: Option<i64>,
+    revision: i64,
     created_at: String,
     updated_at: String,
 }
@@ -87,6 +88,7 @@ impl Row {
             stage: parse(&self.stage, "stage")?,
             stage_entered_at: self.stage_entered_at,
             merged_into: self.merged_into,
+            revision: self.revision,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -180,7 +182,7 @@ pub struct StageOutput {
 }
 
 #[derive(FromRow)]
-struct ItemRow {
+pub(crate) struct ItemRow {
     id: i64,
     requirement_id: i64,
     version: i64,
@@ -192,7 +194,7 @@ struct ItemRow {
 }
 
 impl ItemRow {
-    fn into_item(self) -> Result<Item> {
+    pub(crate) fn into_item(self) -> Result<Item> {
         Ok(Item {
             id: self.id,
             requirement_id: self.requirement_id,
@@ -442,6 +444,7 @@ impl Store {
             stage: Stage::Identification,
             stage_entered_at: at.clone(),
             merged_into: None,
+            revision: 1,
             created_at: at.clone(),
             updated_at: at,
         };

@@ -15,7 +15,7 @@ use sqlx::FromRow;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::db::{requirement_scope, Arg, Conditions};
-use crate::{handoffs, requirements, Error, Item, Page, Result, Store, Who};
+use crate::{changes, handoffs, requirements, Error, Item, Page, Result, Store, Who};
 
 /// One answer of a round.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -38,6 +38,9 @@ pub struct ReviewRound {
     pub requirement_code: String,
     pub requirement_title: String,
     pub round_no: i64,
+    /// Set for the re-review of a change (F14): the round covers the change's items, as the
+    /// change would make them.
+    pub change_id: Option<i64>,
     pub aspects: Vec<Aspect>,
     pub quality_required: bool,
     pub quality_by: Option<String>,
@@ -65,6 +68,7 @@ struct RoundRow {
     requirement_code: String,
     requirement_title: String,
     round_no: i64,
+    change_id: Option<i64>,
     aspects: String,
     quality_required: i64,
     quality_by: Option<String>,
@@ -82,9 +86,11 @@ struct RoundRow {
 }
 
 const COLUMNS: &str = "v.id, v.version, v.requirement_id, r.code AS requirement_code, r.title AS requirement_title, \
-    v.round_no, v.aspects, v.quality_required, v.quality_by, v.quality_at, v.quality_note, v.status, v.approved_by, \
+    v.round_no, v.change_id, v.aspects, v.quality_required, v.quality_by, v.quality_at, v.quality_note, v.status, v.approved_by, \
     v.approved_at, v.created_by, v.created_at, \
-    (SELECT COUNT(*) FROM requirement_items i WHERE i.requirement_id = v.requirement_id) AS items, \
+    CASE WHEN v.change_id IS NULL \
+        THEN (SELECT COUNT(*) FROM requirement_items i WHERE i.requirement_id = v.requirement_id) \
+        ELSE (SELECT COUNT(*) FROM change_items ci WHERE ci.change_id = v.change_id) END AS items, \
     (SELECT COUNT(*) FROM review_answers a WHERE a.round_id = v.id) AS answered, \
     (SELECT COUNT(*) FROM review_answers a WHERE a.round_id = v.id AND a.answer = 'cannot_meet') AS cannot, \
     (SELECT COUNT(*) FROM review_answers a WHERE a.round_id = v.id AND a.answer = 'with_conditions') AS conditional";
@@ -112,6 +118,7 @@ impl RoundRow {
             requirement_code: self.requirement_code,
             requirement_title: self.requirement_title,
             round_no: self.round_no,
+            change_id: self.change_id,
             conclusion: review::conclusion_of_counts(
                 expected as usize,
                 self.answered as usize,
@@ -145,6 +152,8 @@ impl RoundRow {
 #[into_params(parameter_in = Query)]
 pub struct ReviewFilter {
     pub requirement_id: Option<i64>,
+    /// The re-review rounds of a change.
+    pub change_id: Option<i64>,
     /// Only rounds with an aspect this department answers.
     pub department_id: Option<i64>,
     pub status: Option<RoundStatus>,
@@ -167,6 +176,9 @@ impl Store {
         requirement_scope(&mut c, actor, "r.");
         if let Some(r) = f.requirement_id {
             c.push("v.requirement_id = ?", [Arg::Int(r)]);
+        }
+        if let Some(g) = f.change_id {
+            c.push("v.change_id = ?", [Arg::Int(g)]);
         }
         if let Some(s) = f.status {
             c.push("v.status = ?", [Arg::Text(s.as_str().into())]);
@@ -235,7 +247,10 @@ impl Store {
                 })
             })
             .collect::<Result<_>>()?;
-        round.items = self.list_items(actor, round.requirement_id).await?;
+        round.items = match round.change_id {
+            None => self.list_items(actor, round.requirement_id).await?,
+            Some(change) => changes::items_as_changed(&self.pool, change).await?,
+        };
         Ok(round)
     }
 
@@ -475,7 +490,9 @@ impl Store {
             .bind(round.requirement_id)
             .fetch_one(&mut *tx.tx)
             .await?;
-        if stage == Stage::Review.as_str() {
+        if let Some(change) = round.change_id {
+            changes::rereviewed(&mut tx, change, round.round_no).await?;
+        } else if stage == Stage::Review.as_str() {
             let note = format!(
                 "第{}轮评审结论：{}（审批人 {}）",
                 round.round_no,

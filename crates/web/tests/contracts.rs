@@ -532,7 +532,6 @@ both_backends!(
         )
         .await;
         for item in [
-            "changes_implemented",
             "purchased_parts",
             "customer_parts",
             "concessions",

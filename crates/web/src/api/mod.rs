@@ -1,6 +1,7 @@
 //! `/api/v1`: JSON in, JSON out, errors as `{"error":{…}}`.
 
 mod admin;
+mod changes;
 mod contracts;
 mod customers;
 mod requirements;
@@ -124,6 +125,26 @@ pub fn routes() -> Router<AppState> {
             axum::routing::put(contracts::record_check),
         )
         .route("/api/v1/orders/{id}/deliver", post(contracts::deliver))
+        .route("/api/v1/changes", get(changes::list).post(changes::create))
+        .route("/api/v1/changes/{id}", get(changes::get))
+        .route(
+            "/api/v1/changes/{id}/redetermine",
+            post(changes::redetermine),
+        )
+        .route("/api/v1/changes/{id}/reviews", post(changes::start_review))
+        .route("/api/v1/changes/{id}/approve", post(changes::approve))
+        .route("/api/v1/changes/{id}/reject", post(changes::reject))
+        .route("/api/v1/changes/{id}/notify", post(changes::notify))
+        .route(
+            "/api/v1/changes/{id}/notices/{department_id}/confirm",
+            post(changes::confirm),
+        )
+        .route("/api/v1/changes/{id}/verify", post(changes::verify))
+        .route("/api/v1/changes/{id}/close", post(changes::close))
+        .route(
+            "/api/v1/requirements/{id}/revisions",
+            get(changes::revisions),
+        )
         .route("/api/v1/work-standard", get(workflow::standard))
         .route(
             "/api/v1/work-standard/versions",
@@ -282,6 +303,8 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
         contracts::respond, contracts::request_permit, contracts::decide_permit, contracts::pending,
         contracts::orders, contracts::create_order, contracts::order, contracts::production_done,
         contracts::checks, contracts::record_check, contracts::deliver,
+        changes::list, changes::create, changes::get, changes::redetermine, changes::start_review, changes::approve,
+        changes::reject, changes::notify, changes::confirm, changes::verify, changes::close, changes::revisions,
         admin::users, admin::create_user, admin::departments, admin::audit, admin::code_rule, admin::set_code_rule, admin::projects, admin::create_project,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
