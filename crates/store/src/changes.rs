@@ -689,6 +689,7 @@ impl Store {
     ) -> Result<Change> {
         s.validate(false)?;
         let g = self.get_change(actor, id).await?;
+        let requirement = self.get_requirement(actor, g.requirement_id).await?;
         let mut tx = self.write(&Who::from(actor), now).await?;
         let stamp = Stamp {
             by: "decided_by",
@@ -706,9 +707,10 @@ impl Store {
         )
         .await?;
         let before = Self::snapshot(&mut tx, g.requirement_id).await?;
-        let (revision, created_by, created_at): (i64, String, String) = sqlx::query_as(
-            "SELECT r.revision, COALESCE(u.username, 'system'), r.created_at \
-             FROM requirements r LEFT JOIN users u ON u.id = r.created_by WHERE r.id = $1",
+        let revision = requirement.revision;
+        let (created_by,): (String,) = sqlx::query_as(
+            "SELECT COALESCE(u.username, 'system') FROM requirements r \
+             LEFT JOIN users u ON u.id = r.created_by WHERE r.id = $1",
         )
         .bind(g.requirement_id)
         .fetch_one(&mut *tx.tx)
@@ -729,7 +731,7 @@ impl Store {
                 None,
                 &before,
                 &created_by,
-                &created_at,
+                &requirement.created_at,
             )
             .await?;
         }
@@ -767,13 +769,33 @@ impl Store {
             &at,
         )
         .await?;
-        sqlx::query(
-            "UPDATE requirements SET revision = $1, version = version + 1, updated_at = $2 WHERE id = $3",
+        let n = sqlx::query(
+            "UPDATE requirements SET revision = $1, version = version + 1, updated_at = $2 \
+             WHERE id = $3 AND version = $4",
         )
         .bind(next)
         .bind(&at)
         .bind(g.requirement_id)
+        .bind(requirement.version)
         .execute(&mut *tx.tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(Error::Stale);
+        }
+        let revised = reqloop_domain::requirement::Requirement {
+            version: requirement.version + 1,
+            revision: next,
+            updated_at: at.clone(),
+            ..requirement.clone()
+        };
+        tx.audit(
+            "requirement",
+            g.requirement_id,
+            "revision",
+            Some(&requirement),
+            Some(&revised),
+        )
         .await?;
         sqlx::query("UPDATE changes SET revision = $1 WHERE id = $2")
             .bind(next)
@@ -781,9 +803,9 @@ impl Store {
             .execute(&mut *tx.tx)
             .await?;
         tx.audit(
-            "requirement",
-            g.requirement_id,
-            "revision",
+            "requirement_revision",
+            format!("{}/{next}", g.requirement_id),
+            "create",
             Some(&serde_json::json!({"revision": revision, "snapshot": before})),
             Some(&serde_json::json!({"revision": next, "change_id": id, "snapshot": after})),
         )

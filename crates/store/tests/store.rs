@@ -635,6 +635,16 @@ both_backends!(demo_loads_once_and_backup_restores_identically, |db| {
         reqloop_store::demo::load(&db.store, now()).await.unwrap(),
         reqloop_store::demo::Loaded::AlreadyPopulated
     );
+    // Changes in every state (issue 4).
+    let demo_admin = actor(&db.store.user_by_username("admin").await.unwrap().unwrap());
+    for state in reqloop_domain::change::ChangeState::ALL {
+        let f = reqloop_store::ChangeFilter {
+            state: Some(*state),
+            ..Default::default()
+        };
+        let found = db.store.list_changes(&demo_admin, &f).await.unwrap();
+        assert!(found.total >= 1, "a demo change {state}");
+    }
     let mut first = Vec::new();
     db.store.backup(&mut first).await.unwrap();
     let target = TestDb::new(db.store.backend()).await;

@@ -101,6 +101,11 @@ mod tests {
             include_str!("pages/requirements.rs"),
             include_str!("pages/workflow.rs"),
             include_str!("pages/contracts.rs"),
+            include_str!("pages/changes.rs"),
+            include_str!("../templates/changes.html"),
+            include_str!("../templates/change.html"),
+            include_str!("../templates/change_form.html"),
+            include_str!("../templates/revisions.html"),
             include_str!("../templates/contracts.html"),
             include_str!("../templates/contract.html"),
             include_str!("../templates/cbc_pending.html"),
@@ -183,6 +188,24 @@ mod tests {
         keys.extend(Conclusion::ALL.iter().map(|v| format!("conclusion.{v}")));
         keys.extend(RoundStatus::ALL.iter().map(|v| format!("round.{v}")));
         keys.extend(DeadlineUnit::ALL.iter().map(|v| format!("unit.{v}")));
+        use reqloop_domain::change::{ChangeError, ChangeOrigin, ChangeState, Factor};
+        keys.extend(ChangeState::ALL.iter().map(|v| format!("change.{v}")));
+        keys.extend(ChangeOrigin::ALL.iter().map(|v| format!("origin.{v}")));
+        keys.extend(Factor::ALL.iter().map(|v| format!("factor.{v}")));
+        for e in [
+            ChangeError::NotRedetermined,
+            ChangeError::NotRereviewed,
+            ChangeError::NotApproved,
+            ChangeError::NotNotified,
+            ChangeError::AlreadyConfirmed,
+            ChangeError::NotImplemented,
+            ChangeError::NotVerified,
+            ChangeError::Decided,
+            ChangeError::ReviewOpen,
+        ] {
+            keys.push(format!("rule.{}", e.code()));
+        }
+        keys.push(format!("err.{}", ChangeError::ForeignItem.code()));
         // Every refusal the API can answer 422 with has a message.
         for e in [
             HandoffError::NotReceiver,

@@ -508,3 +508,168 @@ async fn log_in_filter_customers_open_one_and_create_one() {
     c.close().await.unwrap();
     db.finish().await;
 }
+
+/// Clicks a button whose form asks for confirmation, accepts it and waits for the next page.
+async fn click_confirm_and_wait(c: &Client, button: Locator<'_>) {
+    let old = c.find(Locator::Css("html")).await.unwrap();
+    c.find(button).await.unwrap().click().await.unwrap();
+    c.accept_alert().await.unwrap();
+    for _ in 0..100 {
+        if old.tag_name().await.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    c.wait()
+        .for_element(Locator::Css("main.content"))
+        .await
+        .unwrap();
+}
+
+async fn text_of(c: &Client, id: &str) -> String {
+    c.find(Locator::Id(id)).await.unwrap().text().await.unwrap()
+}
+
+async fn type_into(c: &Client, id: &str, text: &str) {
+    let e = c.find(Locator::Id(id)).await.unwrap();
+    e.clear().await.unwrap();
+    e.send_keys(text).await.unwrap();
+}
+
+/// Change control (F14) through the UI: raise a change on a requirement (with a validation
+/// error first), re-determine it, re-review it, approve it, and read the requirement's diff.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raise_rereview_and_approve_a_change_then_read_the_diff() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let base = start_server(&db).await;
+    let (_driver, c) = start_driver().await;
+    let admin = reqloop_domain::access::Actor {
+        user_id: reqloop_domain::ids::UserId(1),
+        username: "admin".into(),
+        role: reqloop_domain::user::Role::Admin,
+        department_id: None,
+        customer_id: None,
+        scope: reqloop_domain::user::DataScope::All,
+    };
+    let plain = db
+        .store
+        .list_customers(&admin, &Default::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|c| c.fields.risk_flags.is_empty())
+        .unwrap();
+    let now = chrono::Utc::now();
+    let fields: reqloop_domain::requirement::RequirementFields = serde_json::from_value(
+        serde_json::json!({"customer_id": plain.id, "title": "外壳防护等级", "channel": "visit",
+            "category": "product", "nature": "functional", "kind": "stated", "urgency": "general"}),
+    )
+    .unwrap();
+    let r = db
+        .store
+        .create_requirement(&admin, fields, now)
+        .await
+        .unwrap();
+    let item: reqloop_domain::requirement::ItemFields = serde_json::from_value(
+        serde_json::json!({"description": "防护等级 IP54", "category": "product",
+            "acceptance_criterion": "IP54 试验报告", "department_id": 2}),
+    )
+    .unwrap();
+    let item = db.store.add_item(&admin, r.id, item, now).await.unwrap();
+    db.store
+        .transition_requirement(&admin, r.id, Stage::Review, "", None, now)
+        .await
+        .unwrap();
+
+    log_in(&c, &base, "admin", "admin123").await;
+    c.goto(&format!("{base}/requirements/{}", r.id))
+        .await
+        .unwrap();
+    click_and_wait(&c, Locator::Id("request-change")).await;
+    // Nothing ticked: the form says what is missing and keeps what was typed.
+    type_into(&c, "cf-title", "防护等级提高到 IP65").await;
+    click_and_wait(&c, Locator::Id("submit-change")).await;
+    assert!(!text_of(&c, "err-reason").await.is_empty());
+    assert!(!text_of(&c, "err-impacts").await.is_empty());
+    let kept = c
+        .find(Locator::Id("cf-title"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some("防护等级提高到 IP65"));
+    type_into(&c, "cf-reason", "客户户外安装，要求防尘防水等级提高").await;
+    c.find(Locator::Id("cf-factor-material"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    type_into(&c, "cf-impact-material", "密封件改用硅橡胶").await;
+    c.find(Locator::Id(&format!("cf-item-{}", item.id)))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    type_into(&c, &format!("cf-desc-{}", item.id), "防护等级 IP65").await;
+    type_into(&c, &format!("cf-crit-{}", item.id), "IP65 试验报告").await;
+    click_and_wait(&c, Locator::Id("submit-change")).await;
+    let path = c.current_url().await.unwrap().path().to_string();
+    assert!(path.starts_with("/changes/"), "{path}");
+    assert_eq!(text_of(&c, "change-state").await, "已申请");
+    screenshot(&c, "change-requested").await;
+
+    // Re-determination, then the re-review: every aspect answers the changed item.
+    type_into(
+        &c,
+        "redetermine-note",
+        "11月20日与客户项目经理电话确认 IP65",
+    )
+    .await;
+    click_and_wait(&c, Locator::Id("redetermine")).await;
+    assert_eq!(text_of(&c, "change-state").await, "已再确认");
+    click_and_wait(&c, Locator::Id("start-change-review")).await;
+    assert!(c
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .starts_with("/reviews/"));
+    assert!(c.find(Locator::Id("change-round")).await.is_ok());
+    let page = c.source().await.unwrap();
+    assert!(
+        page.contains("防护等级 IP65"),
+        "the round reviews the item as changed"
+    );
+    for _ in 0..7 {
+        click_and_wait(&c, Locator::Css(".answer-form button")).await;
+    }
+    click_confirm_and_wait(&c, Locator::Id("approve")).await;
+    click_and_wait(&c, Locator::Id("change-round")).await;
+    assert_eq!(text_of(&c, "change-state").await, "已再评审");
+
+    // Approval: the requirement takes revision 2; the diff shows before and after.
+    type_into(&c, "approve-note", "同意").await;
+    click_confirm_and_wait(&c, Locator::Id("approve-change")).await;
+    assert_eq!(text_of(&c, "change-state").await, "已批准");
+    click_and_wait(&c, Locator::Id("revision-link")).await;
+    let diff = c
+        .find(Locator::Id("diff-table"))
+        .await
+        .unwrap()
+        .html(false)
+        .await
+        .unwrap();
+    assert!(diff.contains("<del>防护等级 IP54</del>"), "{diff}");
+    assert!(diff.contains("<ins>防护等级 IP65</ins>"), "{diff}");
+    screenshot(&c, "requirement-diff").await;
+    // The old revision stays readable.
+    click_and_wait(&c, Locator::Id("revision-1")).await;
+    let items = text_of(&c, "revision-items").await;
+    assert!(items.contains("防护等级 IP54"), "{items}");
+    c.close().await.unwrap();
+    db.finish().await;
+}

@@ -496,6 +496,7 @@ both_backends!(
         )
         .await;
         assert!(l["items"].as_array().unwrap().iter().any(|c| c["id"] == id));
+        assert_eq!(db.store.verify_audit().await.unwrap().result, Ok(()));
     }
 );
 

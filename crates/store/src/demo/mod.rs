@@ -149,6 +149,7 @@ pub async fn load(store: &Store, now: DateTime<Utc>) -> Result<Loaded> {
     let staff: Vec<Actor> = users.iter().map(actor).collect();
     let requirements = load_requirements(store, &admin, &staff, now).await?;
     load_contracts(store, &admin, now).await?;
+    load_changes(store, &admin, &staff, now).await?;
     let mut portal = new_user("portal", "客户门户演示", DEMO_PASSWORD, Role::Portal);
     portal.customer_id = first_customer;
     users.push(store.create_user(&system, portal, now).await?);
@@ -625,5 +626,364 @@ async fn load_contracts(store: &Store, admin: &Actor, now: DateTime<Utc>) -> Res
         }
     }
     store.deliver_order(admin, orders[0].id, None, now).await?;
+    Ok(())
+}
+
+/// Changes in every state (F14): each walked through the real steps, the re-review answered by
+/// the aspects' departments and the notices confirmed by the departments' members. The one
+/// approved but not yet implemented amends the supply contract GH-2026-052, so its open order
+/// waits for it at the pre-delivery check.
+async fn load_changes(
+    store: &Store,
+    admin: &Actor,
+    staff: &[Actor],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    use reqloop_domain::change::{
+        ChangeFields, ChangeOrigin, ChangeState, Factor, Impact, ItemChange, Redetermination,
+        StepNote,
+    };
+    use reqloop_domain::review::{Answer, AnswerFields, Aspect};
+    // (title, origin, reason, 5M1E, the state to reach)
+    type Plan<'a> = (
+        &'a str,
+        ChangeOrigin,
+        &'a str,
+        &'a [(Factor, &'a str)],
+        ChangeState,
+    );
+    let plans: [Plan; 9] = [
+        (
+            "外壳颜色由 RAL7035 改为 RAL7016",
+            ChangeOrigin::Customer,
+            "客户整车外观方案调整",
+            &[
+                (Factor::Material, "涂料色号更换"),
+                (Factor::Method, "喷涂工艺卡换版"),
+            ],
+            ChangeState::Requested,
+        ),
+        (
+            "接插件改用客户指定品牌",
+            ChangeOrigin::Customer,
+            "客户统一二级供应商目录",
+            &[
+                (Factor::Material, "指定采购件"),
+                (Factor::Measurement, "来料检验规范更新"),
+            ],
+            ChangeState::Redetermined,
+        ),
+        (
+            "包装改为可循环周转箱",
+            ChangeOrigin::Company,
+            "降低包装成本，减少废弃物",
+            &[
+                (Factor::Method, "包装作业指导书修订"),
+                (Factor::Environment, "周转箱回收流程"),
+            ],
+            ChangeState::Rereviewed,
+        ),
+        (
+            "首批交付数量由 20 台调整为 25 台",
+            ChangeOrigin::Customer,
+            "客户项目提前开通",
+            &[
+                (Factor::Man, "增加一个班次"),
+                (Factor::Machine, "试验台排产调整"),
+            ],
+            ChangeState::Approved,
+        ),
+        (
+            "出厂试验增加局部放电测试",
+            ChangeOrigin::Customer,
+            "客户质量协议升级",
+            &[
+                (Factor::Measurement, "新增局放测试项目"),
+                (Factor::Machine, "局放测试仪校准"),
+            ],
+            ChangeState::Notified,
+        ),
+        (
+            "铭牌增加二维码追溯信息",
+            ChangeOrigin::Customer,
+            "客户全生命周期追溯要求",
+            &[(Factor::Method, "铭牌图纸修订")],
+            ChangeState::Implemented,
+        ),
+        (
+            "紧固件由镀锌改为达克罗",
+            ChangeOrigin::Customer,
+            "整车防腐等级提升",
+            &[
+                (Factor::Material, "涂层更换"),
+                (Factor::Measurement, "盐雾试验 720h"),
+            ],
+            ChangeState::Verified,
+        ),
+        (
+            "说明书改为中英双语",
+            ChangeOrigin::Customer,
+            "出口项目需要",
+            &[(Factor::Method, "技术文件翻译与审核")],
+            ChangeState::Closed,
+        ),
+        (
+            "取消出厂前的老化试验",
+            ChangeOrigin::Company,
+            "缩短生产周期",
+            &[
+                (Factor::Method, "试验大纲删减"),
+                (Factor::Measurement, "取消老化记录"),
+            ],
+            ChangeState::Rejected,
+        ),
+    ];
+    // Requirements past review, with items; the supply contract's customer first.
+    let contracts = store
+        .list_contracts(
+            admin,
+            &crate::ContractFilter {
+                per_page: Some(50),
+                ..Default::default()
+            },
+        )
+        .await?;
+    let supply = contracts
+        .items
+        .iter()
+        .find(|c| c.fields.number == "GH-2026-052");
+    let mut candidates = Vec::new();
+    for stage in [
+        Stage::Realization,
+        Stage::Verification,
+        Stage::Validation,
+        Stage::ReturnVisit,
+        Stage::Closed,
+    ] {
+        let page = store
+            .list_requirements(
+                admin,
+                &crate::RequirementFilter {
+                    stage: Some(stage),
+                    per_page: Some(20),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        candidates.extend(page.items);
+    }
+    let linked = supply.and_then(|c| {
+        candidates
+            .iter()
+            .position(|r| r.fields.customer_id == c.fields.customer_id)
+    });
+    let note = |n: &str| StepNote {
+        version: None,
+        note: n.into(),
+    };
+    let mut used = std::collections::HashSet::new();
+    for (k, (title, origin, reason, impacts, target)) in plans.into_iter().enumerate() {
+        let pick = if target == ChangeState::Approved {
+            linked
+        } else {
+            None
+        };
+        let Some(r) = pick.map(|i| &candidates[i]).or_else(|| {
+            candidates
+                .iter()
+                .skip(k * 3)
+                .find(|r| !used.contains(&r.id) && Some(r.id) != linked.map(|i| candidates[i].id))
+        }) else {
+            break;
+        };
+        used.insert(r.id);
+        let items = store.list_items(admin, r.id).await?;
+        let Some(item) = items.first() else { continue };
+        let fields = ChangeFields {
+            requirement_id: r.id,
+            contract_id: pick.and(supply.map(|c| c.id)),
+            origin,
+            title: title.into(),
+            reason: reason.into(),
+            impacts: impacts
+                .iter()
+                .map(|(f, n)| Impact {
+                    factor: *f,
+                    note: (*n).into(),
+                })
+                .collect(),
+            items: vec![ItemChange {
+                item_id: item.id,
+                description: format!("{}（按变更：{}）", item.fields.description, title),
+                acceptance_criterion: format!(
+                    "{}；并满足变更要求",
+                    item.fields.acceptance_criterion
+                ),
+            }],
+        };
+        let marketing = staff
+            .iter()
+            .find(|a| a.role == Role::MarketingManager)
+            .unwrap_or(admin);
+        let g = store.create_change(marketing, fields, now).await?;
+        if target == ChangeState::Requested {
+            continue;
+        }
+        let g = store
+            .redetermine_change(
+                marketing,
+                g.id,
+                Redetermination {
+                    version: g.version,
+                    note: "已与客户技术代表电话再确认，内容一致".into(),
+                    items: vec![],
+                },
+                now,
+            )
+            .await?;
+        if target == ChangeState::Redetermined {
+            continue;
+        }
+        let aspects = vec![Aspect::Technical, Aspect::Process, Aspect::Quality];
+        let round = store
+            .start_change_review(
+                marketing,
+                g.id,
+                crate::ChangeReview {
+                    version: g.version,
+                    aspects: aspects.clone(),
+                },
+                now,
+            )
+            .await?;
+        let rejected = target == ChangeState::Rejected;
+        for aspect in &aspects {
+            let who = member(
+                staff,
+                store.department_by_code(aspect.department_code()).await?,
+            )
+            .unwrap_or(admin);
+            for it in &round.items {
+                let (answer, note) = if rejected && *aspect == Aspect::Quality {
+                    (
+                        Answer::CannotMeet,
+                        "老化试验是筛选早期失效的必要手段，建议保留",
+                    )
+                } else {
+                    (Answer::CanMeet, "")
+                };
+                let a = AnswerFields {
+                    item_id: it.id,
+                    aspect: *aspect,
+                    answer,
+                    note: note.into(),
+                };
+                store.answer_review(who, round.id, a, now).await?;
+            }
+        }
+        if rejected {
+            let g = store.get_change(admin, g.id).await?;
+            store
+                .reject_change(
+                    admin,
+                    g.id,
+                    StepNote {
+                        version: Some(g.version),
+                        note: "再评审不能满足，维持原试验大纲".into(),
+                    },
+                    now,
+                )
+                .await?;
+            continue;
+        }
+        if round.quality_required {
+            let quality =
+                member(staff, store.department_by_code("quality").await?).unwrap_or(admin);
+            store
+                .quality_review(quality, round.id, "已复核变更对质量特性的影响", now)
+                .await?;
+        }
+        store.approve_review(admin, round.id, None, now).await?;
+        if target == ChangeState::Rereviewed {
+            continue;
+        }
+        let approver = staff
+            .iter()
+            .find(|a| a.role == Role::Executive)
+            .unwrap_or(admin);
+        let g = store
+            .approve_change(approver, g.id, note("同意变更"), now)
+            .await?;
+        if target == ChangeState::Approved {
+            continue;
+        }
+        let production = store.department_by_code("production").await?;
+        let g = store
+            .notify_change(
+                marketing,
+                g.id,
+                crate::NotifyRequest {
+                    version: g.version,
+                    departments: production.map(|d| d.0).into_iter().collect(),
+                },
+                now,
+            )
+            .await?;
+        if target == ChangeState::Notified {
+            // One department has confirmed, the others not yet.
+            if let Some(n) = g.notices.first().filter(|_| g.notices.len() > 1) {
+                let who = member(staff, Some(DepartmentId(n.department_id))).unwrap_or(admin);
+                store
+                    .confirm_notice(who, g.id, n.department_id, note("已按通知执行"), now)
+                    .await?;
+            }
+            continue;
+        }
+        let mut g = g;
+        for n in g.notices.clone() {
+            let who = member(staff, Some(DepartmentId(n.department_id))).unwrap_or(admin);
+            g = store
+                .confirm_notice(
+                    who,
+                    g.id,
+                    n.department_id,
+                    note("技术文件已换版，首件确认合格"),
+                    now,
+                )
+                .await?;
+        }
+        if target == ChangeState::Implemented {
+            continue;
+        }
+        let quality = staff
+            .iter()
+            .find(|a| a.role == Role::QualityEngineer)
+            .unwrap_or(admin);
+        let g = store
+            .verify_change(
+                quality,
+                g.id,
+                StepNote {
+                    version: Some(g.version),
+                    note: "抽检 3 批次，变更效果符合要求".into(),
+                },
+                now,
+            )
+            .await?;
+        if target == ChangeState::Verified {
+            continue;
+        }
+        store
+            .close_change(
+                marketing,
+                g.id,
+                StepNote {
+                    version: Some(g.version),
+                    note: String::new(),
+                },
+                now,
+            )
+            .await?;
+    }
     Ok(())
 }

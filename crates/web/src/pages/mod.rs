@@ -1,9 +1,21 @@
 //! Server-rendered pages (F33) at the API's paths without `/api/v1`.
 
+mod changes;
 mod contracts;
 mod customers;
 mod requirements;
 mod workflow;
+
+/// Template filters (askama finds `filters` in the template's scope).
+pub(crate) mod filters {
+    /// A stored UTC time as Shanghai local time.
+    pub fn local<T: std::fmt::Display>(
+        stored: T,
+        _: &dyn askama::Values,
+    ) -> askama::Result<String> {
+        Ok(reqloop_domain::time::display_local(&stored.to_string()))
+    }
+}
 
 use std::collections::HashMap;
 
@@ -95,6 +107,15 @@ pub fn routes() -> Router<AppState> {
             post(contracts::decide_permit),
         )
         .route("/cbc-pending", get(contracts::pending))
+        .route("/changes", get(changes::list).post(changes::create))
+        .route("/changes/new", get(changes::new_form))
+        .route("/changes/{id}", get(changes::detail))
+        .route("/changes/{id}/{step}", post(changes::step))
+        .route(
+            "/changes/{id}/notices/{department_id}/confirm",
+            post(changes::confirm),
+        )
+        .route("/requirements/{id}/revisions", get(changes::revisions))
         .route("/my-work", get(workflow::my_work))
         .route("/handoffs", get(workflow::handoffs))
         .route("/reviews", get(workflow::reviews))
@@ -133,7 +154,7 @@ pub const NAV: &[(&str, &str, bool)] = &[
     ("standard", "/work-standard", true),
     ("projects", "/projects", true),
     ("contracts", "/contracts", true),
-    ("changes", "/changes", false),
+    ("changes", "/changes", true),
     ("deliveries", "/orders", false),
     ("complaints", "/complaints", false),
     ("property", "/property", false),

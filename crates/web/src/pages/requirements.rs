@@ -609,6 +609,9 @@ struct DetailPage {
     /// Review aspects to tick: (value, label).
     aspects: Vec<(String, String)>,
     attachments: Vec<reqloop_store::Attachment>,
+    /// The requirement's changes, for those cleared to see them (`None` otherwise).
+    changes: Option<Vec<reqloop_store::Change>>,
+    can_request_change: bool,
 }
 
 /// A hand-off as a row of the requirement page and the "my work" page.
@@ -716,15 +719,25 @@ async fn detail_page(
             )
             .await?;
         let attachments = s.store.attachments(&u.actor, id).await?;
+        let changes = if may(&u.actor, Action::ChangeRead) {
+            let f = reqloop_store::ChangeFilter {
+                requirement_id: Some(id),
+                per_page: Some(50),
+                ..Default::default()
+            };
+            Some(s.store.list_changes(&u.actor, &f).await?.items)
+        } else {
+            None
+        };
         Ok::<_, AppError>((
             (r, items, moves, outputs, customer, departments, similar),
-            (handoffs, reviews, attachments),
+            (handoffs, reviews, attachments, changes),
         ))
     }
     .await;
     let (
         (r, items, moves, outputs, customer, departments, similar),
-        (handoffs, reviews, attachments),
+        (handoffs, reviews, attachments, changes),
     ) = match loaded {
         Ok(v) => v,
         Err(e) => return error_page(u, e),
@@ -891,6 +904,11 @@ async fn detail_page(
             .map(|a| (a.as_str().to_string(), t.label("aspect", a.as_str())))
             .collect(),
         attachments,
+        can_request_change: may(&u.actor, Action::ChangeRequest)
+            && !items.is_empty()
+            && r.stage != Stage::Identification
+            && r.merged_into.is_none(),
+        changes,
         similar: similar
             .into_iter()
             .take(8)

@@ -19,7 +19,7 @@ use reqloop_domain::FieldErrors;
 use reqloop_store::{HandoffFilter, ReviewFilter, ReviewRound, StandardVersion, WorkPlanEntry};
 
 use super::requirements::{dept_label, land, refusal, HandoffView};
-use super::{error_page, field_messages, may, render, Chrome, FormData, Opt, Pager};
+use super::{error_page, field_messages, filters, may, render, Chrome, FormData, Opt, Pager};
 use crate::auth::PageUser;
 use crate::error::AppError;
 use crate::AppState;
@@ -806,15 +806,4 @@ pub async fn save_standard(State(s): State<AppState>, u: PageUser, form: FormDat
         }
     };
     standard_view(&s, &u, None, notice, errors, Some(points), status).await
-}
-
-/// Template filters of these pages.
-mod filters {
-    /// A stored UTC time as Shanghai local time.
-    pub fn local<T: std::fmt::Display>(
-        stored: T,
-        _: &dyn askama::Values,
-    ) -> askama::Result<String> {
-        Ok(reqloop_domain::time::display_local(&stored.to_string()))
-    }
 }
