@@ -32,7 +32,7 @@ pub use contracts::{
 pub use customers::{CustomerFilter, HistoryEntry};
 pub use db::{Backend, Page, Store, Who};
 pub use handoffs::{HandoffFilter, WorkPlanEntry};
-pub use orders::Order;
+pub use orders::{Order, OrderFilter, OrderSummary};
 pub use requirements::{
     FeedbackEntry, Item, LedgerRow, RequirementFilter, Responsible, SimilarRequirement,
     StageOutput, Transition,

@@ -6,11 +6,11 @@ use reqloop_domain::access::Actor;
 use reqloop_domain::contract::PermitStatus;
 use reqloop_domain::delivery::{self, Check, CheckItem, DeliveryFacts};
 use reqloop_domain::order::{self, DeliveryBatch, OrderFields, ProductionBatch};
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
-use crate::db::unique;
-use crate::{Error, Result, Store, Who};
+use crate::db::{customer_scope, unique, Arg, Conditions};
+use crate::{Error, Page, Result, Store, Who};
 
 /// An order with its batches and whether production covers delivery.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -45,7 +45,64 @@ struct OrderRow {
     waiver: String,
 }
 
+/// An order as listed: with its contract and customer, without its batches.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct OrderSummary {
+    pub id: i64,
+    pub version: i64,
+    pub number: String,
+    pub status: String,
+    pub contract_id: i64,
+    pub contract_number: String,
+    pub customer_id: i64,
+    pub delivered_at: Option<String>,
+    pub created_at: String,
+}
+
+/// Filters of `/orders`.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OrderFilter {
+    /// `open` or `delivered`.
+    pub status: Option<String>,
+    pub contract_id: Option<i64>,
+    pub customer_id: Option<i64>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
 impl Store {
+    /// Orders of the customers the actor sees, newest first.
+    pub async fn list_orders(&self, actor: &Actor, f: &OrderFilter) -> Result<Page<OrderSummary>> {
+        let mut c = Conditions::default();
+        customer_scope(&mut c, actor, "k.customer_id");
+        if let Some(s) = f.status.as_deref().filter(|s| !s.is_empty()) {
+            if s != "open" && s != "delivered" {
+                return Err(Error::field("status", "choice"));
+            }
+            c.push("o.status = ?", [Arg::Text(s.into())]);
+        }
+        if let Some(k) = f.contract_id {
+            c.push("o.contract_id = ?", [Arg::Int(k)]);
+        }
+        if let Some(k) = f.customer_id {
+            c.push("k.customer_id = ?", [Arg::Int(k)]);
+        }
+        let (items, total) = self
+            .fetch_page(
+                "orders o JOIN contracts k ON k.id = o.contract_id",
+                "o.id, o.version, o.number, o.status, o.contract_id, k.number AS contract_number, \
+                 k.customer_id, o.delivered_at, o.created_at",
+                &c,
+                "o.id DESC",
+                f.page,
+                f.per_page,
+            )
+            .await?;
+        Ok(Page { items, total })
+    }
+
     pub async fn create_order(
         &self,
         actor: &Actor,

@@ -604,3 +604,124 @@ both_backends!(
         assert_eq!(db.store.verify_audit().await.unwrap().result, Ok(()));
     }
 );
+
+both_backends!(
+    order_pages_show_the_checklist_and_refuse_a_blocked_delivery,
+    |db| {
+        use axum::body::Body;
+        use axum::http::{header, Request};
+        let app = app(db).await;
+        let admin = login(&app, "admin", "admin123").await;
+        let marketing = login(&app, "marketing", reqloop_store::demo::DEMO_PASSWORD).await;
+        let form = |token: &str, path: &str, body: &str| {
+            Request::post(path)
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(body.to_string()))
+                .unwrap()
+        };
+        let get = |path: String| {
+            Request::get(path)
+                .header(header::AUTHORIZATION, format!("Bearer {admin}"))
+                .body(Body::empty())
+                .unwrap()
+        };
+        let (_, open) = call(&app, "GET", "/api/v1/orders?status=open", &admin, None).await;
+        let blocked = open["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["number"] == "DD-2026-102")
+            .expect("the demo's blocked order")["id"]
+            .as_i64()
+            .unwrap();
+        let (_, delivered) =
+            call(&app, "GET", "/api/v1/orders?status=delivered", &admin, None).await;
+        assert!(delivered["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["number"] == "DD-2026-101"));
+        let (status, _) = call(&app, "GET", "/api/v1/orders?status=lost", &admin, None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+
+        let (status, html, _) = common::send(&app, get("/orders".into())).await;
+        assert_eq!(status, StatusCode::OK);
+        let html = String::from_utf8(html).unwrap();
+        assert!(html.contains("DD-2026-101") && html.contains("DD-2026-102"));
+        let (status, html, _) = common::send(&app, get(format!("/orders/{blocked}"))).await;
+        assert_eq!(status, StatusCode::OK);
+        let html = String::from_utf8(html).unwrap();
+        assert!(html.contains("交付前检查核对表"));
+        assert!(
+            html.contains(r#"id="check-batches_consistent" class="flagged""#),
+            "made too late"
+        );
+        assert!(html.contains("系统判定"));
+        // Delivering without a waiver: refused on the page with the failing items; nothing changes.
+        let before = db.store.verify_audit().await.unwrap().entries;
+        let (status, html, _) = common::send(
+            &app,
+            form(&admin, &format!("/orders/{blocked}/deliver"), ""),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let html = String::from_utf8(html).unwrap();
+        assert!(
+            html.contains("生产批次与合同交付批次一致"),
+            "the failing item is named"
+        );
+        assert_eq!(db.store.verify_audit().await.unwrap().entries, before);
+        // A person-decided item recorded from the page.
+        let (status, _, _) = common::send(
+            &app,
+            form(
+                &admin,
+                &format!("/orders/{blocked}/checks/packaging"),
+                "passed=0&note=木箱未到",
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let (_, checks) = call(
+            &app,
+            "GET",
+            &format!("/api/v1/orders/{blocked}/checks"),
+            &admin,
+            None,
+        )
+        .await;
+        let packaging = checks
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["item"] == "packaging")
+            .unwrap()
+            .clone();
+        assert_eq!(
+            (packaging["passed"].clone(), packaging["note"].clone()),
+            (json!(false), json!("木箱未到"))
+        );
+        // With a waiver from an authorised user it goes out.
+        let (status, _, _) = common::send(
+            &app,
+            form(
+                &marketing,
+                &format!("/orders/{blocked}/deliver"),
+                "waiver=客户书面同意先交付首批",
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let (_, o) = call(
+            &app,
+            "GET",
+            &format!("/api/v1/orders/{blocked}"),
+            &admin,
+            None,
+        )
+        .await;
+        assert_eq!(o["status"], "delivered");
+        assert_eq!(o["waiver"], "客户书面同意先交付首批");
+    }
+);

@@ -77,3 +77,6 @@ CREATE TABLE requirement_revisions (
     created_at     TEXT NOT NULL,
     PRIMARY KEY (requirement_id, revision)
 );
+
+-- The orders list filters by status.
+CREATE INDEX orders_status ON orders(status, id);

@@ -214,6 +214,26 @@ pub async fn create_order(
     Ok((StatusCode::CREATED, Json(o)))
 }
 
+/// `{"items": [...], "total": N}`
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct OrderList {
+    items: Vec<reqloop_store::OrderSummary>,
+    total: i64,
+}
+
+/// Orders of the customers the caller sees, newest first.
+#[utoipa::path(get, path = "/api/v1/orders", tag = "contracts", params(reqloop_store::OrderFilter),
+    responses((status = 200, body = OrderList), (status = 400, body = super::ErrorBody)))]
+pub async fn list_orders(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    ApiQuery(f): ApiQuery<reqloop_store::OrderFilter>,
+) -> Result<Json<Page<reqloop_store::OrderSummary>>, AppError> {
+    actor.require(Action::CustomerRead)?;
+    Ok(Json(s.store.list_orders(&actor, &f).await?))
+}
+
 #[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "contracts", params(("id" = i64, Path)),
     responses((status = 200, body = reqloop_store::Order), (status = 404, body = super::ErrorBody)))]
 pub async fn order(

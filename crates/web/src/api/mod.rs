@@ -114,6 +114,7 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/contracts/{id}/orders",
             get(contracts::orders).post(contracts::create_order),
         )
+        .route("/api/v1/orders", get(contracts::list_orders))
         .route("/api/v1/orders/{id}", get(contracts::order))
         .route(
             "/api/v1/orders/{id}/production/{seq}/done",
@@ -301,7 +302,7 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
         workflow::review, workflow::answer, workflow::quality_review, workflow::approve,
         contracts::list, contracts::create, contracts::get, contracts::add_version, contracts::version,
         contracts::respond, contracts::request_permit, contracts::decide_permit, contracts::pending,
-        contracts::orders, contracts::create_order, contracts::order, contracts::production_done,
+        contracts::orders, contracts::create_order, contracts::list_orders, contracts::order, contracts::production_done,
         contracts::checks, contracts::record_check, contracts::deliver,
         changes::list, changes::create, changes::get, changes::redetermine, changes::start_review, changes::approve,
         changes::reject, changes::notify, changes::confirm, changes::verify, changes::close, changes::revisions,

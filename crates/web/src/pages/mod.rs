@@ -3,6 +3,7 @@
 mod changes;
 mod contracts;
 mod customers;
+mod orders;
 mod requirements;
 mod workflow;
 
@@ -116,6 +117,10 @@ pub fn routes() -> Router<AppState> {
             post(changes::confirm),
         )
         .route("/requirements/{id}/revisions", get(changes::revisions))
+        .route("/orders", get(orders::list))
+        .route("/orders/{id}", get(orders::detail))
+        .route("/orders/{id}/checks/{item}", post(orders::record_check))
+        .route("/orders/{id}/deliver", post(orders::deliver))
         .route("/my-work", get(workflow::my_work))
         .route("/handoffs", get(workflow::handoffs))
         .route("/reviews", get(workflow::reviews))
@@ -155,7 +160,7 @@ pub const NAV: &[(&str, &str, bool)] = &[
     ("projects", "/projects", true),
     ("contracts", "/contracts", true),
     ("changes", "/changes", true),
-    ("deliveries", "/orders", false),
+    ("deliveries", "/orders", true),
     ("complaints", "/complaints", false),
     ("property", "/property", false),
     ("surveys", "/surveys", false),
