@@ -55,6 +55,10 @@ pub enum Action {
     ChangeApprove,
     /// Verify the effect of an implemented change.
     ChangeVerify,
+    /// Read process audits, their reports and the shared excellent practices (F16).
+    ProcessAuditRead,
+    /// Plan process audits, grade their checklists and report them.
+    ProcessAuditWrite,
     AuditRead,
     UserManage,
     SettingsManage,
@@ -104,6 +108,8 @@ pub fn permits(role: Role, action: Action) -> bool {
         ),
         ChangeApprove => matches!(role, Admin | MarketingManager | Executive),
         ChangeVerify => matches!(role, Admin | QualityEngineer),
+        ProcessAuditRead => !matches!(role, Portal),
+        ProcessAuditWrite => matches!(role, Admin | QualityEngineer | MarketingManager),
         AuditRead | UserManage | SettingsManage => role == Admin,
     }
 }

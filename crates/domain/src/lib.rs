@@ -19,6 +19,7 @@ pub mod fields;
 pub mod handoff;
 pub mod ids;
 pub mod order;
+pub mod process_audit;
 pub mod project;
 pub mod region;
 pub mod requirement;

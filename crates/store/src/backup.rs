@@ -46,6 +46,8 @@ const TABLES: &[&str] = &[
     "change_items",
     "change_notices",
     "requirement_revisions",
+    "process_audits",
+    "process_audit_items",
     "settings",
     "code_counters",
     "audit_log",
@@ -80,6 +82,7 @@ const IDENTITY_TABLES: &[&str] = &[
     "delivery_batches",
     "production_batches",
     "changes",
+    "process_audits",
 ];
 
 /// Columns that may point at rows restored later (portal users at customers, merged

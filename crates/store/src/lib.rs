@@ -12,6 +12,7 @@ pub mod demo;
 mod handoffs;
 mod jobs;
 mod orders;
+mod process_audits;
 mod projects;
 mod requirements;
 mod reviews;
@@ -33,6 +34,7 @@ pub use customers::{CustomerFilter, HistoryEntry};
 pub use db::{Backend, Page, Store, Who};
 pub use handoffs::{HandoffFilter, WorkPlanEntry};
 pub use orders::{Order, OrderFilter, OrderSummary};
+pub use process_audits::{AuditItem, AuditReport, Practice, ProcessAudit, ProcessAuditFilter};
 pub use requirements::{
     FeedbackEntry, Item, LedgerRow, RequirementFilter, Responsible, SimilarRequirement,
     StageOutput, Transition,

@@ -4,6 +4,7 @@ mod admin;
 mod changes;
 mod contracts;
 mod customers;
+mod process_audits;
 mod requirements;
 mod session;
 mod workflow;
@@ -146,6 +147,20 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/requirements/{id}/revisions",
             get(changes::revisions),
         )
+        .route(
+            "/api/v1/process-audits",
+            get(process_audits::list).post(process_audits::plan),
+        )
+        .route("/api/v1/process-audits/{id}", get(process_audits::get))
+        .route(
+            "/api/v1/process-audits/{id}/items/{seq}",
+            axum::routing::put(process_audits::grade),
+        )
+        .route(
+            "/api/v1/process-audits/{id}/report",
+            post(process_audits::report),
+        )
+        .route("/api/v1/practices", get(process_audits::practices))
         .route("/api/v1/work-standard", get(workflow::standard))
         .route(
             "/api/v1/work-standard/versions",
@@ -306,6 +321,8 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
         contracts::checks, contracts::record_check, contracts::deliver,
         changes::list, changes::create, changes::get, changes::redetermine, changes::start_review, changes::approve,
         changes::reject, changes::notify, changes::confirm, changes::verify, changes::close, changes::revisions,
+        process_audits::list, process_audits::plan, process_audits::get, process_audits::grade, process_audits::report,
+        process_audits::practices,
         admin::users, admin::create_user, admin::departments, admin::audit, admin::code_rule, admin::set_code_rule, admin::projects, admin::create_project,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
