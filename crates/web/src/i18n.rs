@@ -103,6 +103,10 @@ mod tests {
             include_str!("pages/contracts.rs"),
             include_str!("pages/changes.rs"),
             include_str!("pages/orders.rs"),
+            include_str!("pages/process_audits.rs"),
+            include_str!("../templates/process_audits.html"),
+            include_str!("../templates/process_audit.html"),
+            include_str!("../templates/practices.html"),
             include_str!("../templates/orders.html"),
             include_str!("../templates/order.html"),
             include_str!("../templates/changes.html"),
@@ -191,6 +195,13 @@ mod tests {
         keys.extend(Conclusion::ALL.iter().map(|v| format!("conclusion.{v}")));
         keys.extend(RoundStatus::ALL.iter().map(|v| format!("round.{v}")));
         keys.extend(DeadlineUnit::ALL.iter().map(|v| format!("unit.{v}")));
+        use reqloop_domain::process_audit::{AuditError, AuditGrade, AuditScope, AuditStatus};
+        keys.extend(AuditGrade::ALL.iter().map(|v| format!("agrade.{v}")));
+        keys.extend(AuditScope::ALL.iter().map(|v| format!("ascope.{v}")));
+        keys.extend(AuditStatus::ALL.iter().map(|v| format!("paudit.{v}")));
+        for e in [AuditError::Reported, AuditError::Ungraded] {
+            keys.push(format!("rule.{}", e.code()));
+        }
         use reqloop_domain::change::{ChangeError, ChangeOrigin, ChangeState, Factor};
         keys.extend(ChangeState::ALL.iter().map(|v| format!("change.{v}")));
         keys.extend(ChangeOrigin::ALL.iter().map(|v| format!("origin.{v}")));

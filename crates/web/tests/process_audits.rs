@@ -175,3 +175,91 @@ both_backends!(
         assert_eq!(db.store.verify_audit().await.unwrap().result, Ok(()));
     }
 );
+
+both_backends!(audit_pages_plan_grade_report_and_share, |db| {
+    use axum::body::Body;
+    use axum::http::{header, Request};
+    let app = app(db).await;
+    let quality = login(&app, "quality", DEMO_PASSWORD).await;
+    let form = |path: &str, body: &str| {
+        Request::post(path)
+            .header(header::AUTHORIZATION, format!("Bearer {quality}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    let get = |path: &str| {
+        Request::get(path)
+            .header(header::AUTHORIZATION, format!("Bearer {quality}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    // The demo has a reported audit whose practices are shared.
+    let (status, html, _) = common::send(&app, get("/process-audits")).await;
+    assert_eq!(status, StatusCode::OK);
+    let html = String::from_utf8(html).unwrap();
+    assert!(html.contains("江苏区域") && html.contains("已报告") && html.contains("已计划"));
+    let (_, html, _) = common::send(&app, get("/practices")).await;
+    assert!(String::from_utf8(html)
+        .unwrap()
+        .contains("评审周期由 5 天缩短到 2 天"));
+    // A plan without a date: the message stands next to the field.
+    let (_, me) = call(&app, "GET", "/api/v1/auth/me", &quality, None).await;
+    let auditor = me["user_id"].as_i64().unwrap();
+    let (status, html, _) = common::send(&app, form("/process-audits",
+        &format!("title=%E5%B1%B1%E4%B8%9C%E5%AE%A1%E6%A0%B8&scope=region&province=%E5%B1%B1%E4%B8%9C%E7%9C%81&planned_on=&auditor_id={auditor}&items="))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(String::from_utf8(html).unwrap().contains("err-planned_on"));
+    let (status, _, headers) = common::send(&app, form("/process-audits",
+        &format!("title=%E5%B1%B1%E4%B8%9C%E5%AE%A1%E6%A0%B8&scope=region&province=%E5%B1%B1%E4%B8%9C%E7%9C%81&planned_on=2026-12-20&auditor_id={auditor}&items=A%0AB"))).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let at = headers[header::LOCATION].to_str().unwrap().to_string();
+    let (_, html, _) = common::send(&app, get(&at)).await;
+    let html = String::from_utf8(html).unwrap();
+    assert!(
+        html.contains(r#"id="item-2""#) && !html.contains(r#"id="item-3""#),
+        "the two items typed"
+    );
+    // Grading: an excellent item without its practice is refused on the page.
+    let (status, _, _) = common::send(
+        &app,
+        form(
+            &format!("{at}/items/1"),
+            "version=0&grade=excellent&note=&finding=&practice=",
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    for seq in [1, 2] {
+        let (status, _, _) = common::send(
+            &app,
+            form(
+                &format!("{at}/items/{seq}"),
+                "version=0&grade=good&note=%E7%8E%B0%E5%9C%BA&finding=&practice=",
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+    }
+    let id: i64 = at.trim_start_matches("/process-audits/").parse().unwrap();
+    let (_, a) = call(
+        &app,
+        "GET",
+        &format!("/api/v1/process-audits/{id}"),
+        &quality,
+        None,
+    )
+    .await;
+    let (status, _, _) = common::send(
+        &app,
+        form(
+            &format!("{at}/report"),
+            &format!("version={}&summary=%E8%89%AF%E5%A5%BD", a["version"]),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, html, _) = common::send(&app, get(&at)).await;
+    let html = String::from_utf8(html).unwrap();
+    assert!(html.contains(r#"id="audit-summary">良好"#) && !html.contains("report-form"));
+});

@@ -150,6 +150,7 @@ pub async fn load(store: &Store, now: DateTime<Utc>) -> Result<Loaded> {
     let requirements = load_requirements(store, &admin, &staff, now).await?;
     load_contracts(store, &admin, now).await?;
     load_changes(store, &admin, &staff, now).await?;
+    load_process_audits(store, &staff, now).await?;
     let mut portal = new_user("portal", "客户门户演示", DEMO_PASSWORD, Role::Portal);
     portal.customer_id = first_customer;
     users.push(store.create_user(&system, portal, now).await?);
@@ -985,5 +986,124 @@ async fn load_changes(
             )
             .await?;
     }
+    Ok(())
+}
+
+/// Process audits (F16): a region audit reported with its findings and excellent practices, a
+/// project audit half graded, and one planned.
+async fn load_process_audits(store: &Store, staff: &[Actor], now: DateTime<Utc>) -> Result<()> {
+    use reqloop_domain::process_audit::{AuditGrade, AuditScope, ItemGrading, PlanFields};
+    let Some(quality) = staff.iter().find(|a| a.role == Role::QualityEngineer) else {
+        return Ok(());
+    };
+    let project = store.list_projects().await?.first().map(|p| p.id);
+    let plan = |title: &str, scope, province: &str, project_id, planned_on: &str| PlanFields {
+        title: title.into(),
+        scope,
+        province: province.into(),
+        project_id,
+        planned_on: planned_on.into(),
+        auditor_id: quality.user_id,
+        items: vec![],
+    };
+    let reported = store
+        .plan_process_audit(
+            quality,
+            plan(
+                "2026 年上半年江苏区域需求管理过程审核",
+                AuditScope::Region,
+                "江苏省",
+                None,
+                "2026-06-18",
+            ),
+            now,
+        )
+        .await?;
+    for item in &reported.items {
+        let (grade, note, finding, practice) = match item.seq % 6 {
+            0 => (
+                AuditGrade::Excellent,
+                "抽查 12 份记录",
+                "",
+                "识别表与顾客反馈信息一览表联动，与以往产品表述不一致处逐条标注并回访确认",
+            ),
+            1 => (AuditGrade::Good, "记录完整", "", ""),
+            3 => (
+                AuditGrade::Excellent,
+                "评审签署齐全",
+                "",
+                "评审会前把条目按部门预分派，评审周期由 5 天缩短到 2 天",
+            ),
+            4 => (
+                AuditGrade::NotQualified,
+                "抽查 8 项变更",
+                "2 项变更未做效果验证即关闭",
+                "",
+            ),
+            _ => (AuditGrade::Qualified, "基本符合", "", ""),
+        };
+        let g = ItemGrading {
+            version: item.version,
+            grade,
+            note: note.into(),
+            finding: finding.into(),
+            practice: practice.into(),
+        };
+        store
+            .grade_audit_item(quality, reported.id, item.seq, g, now)
+            .await?;
+    }
+    let reported = store.get_process_audit(reported.id).await?;
+    store
+        .report_process_audit(
+            quality,
+            reported.id,
+            crate::AuditReport {
+                version: reported.version,
+                summary: "总体良好；变更效果验证存在缺失，须在 30 天内整改并复查。".into(),
+            },
+            now,
+        )
+        .await?;
+    if let Some(project) = project {
+        let running = store
+            .plan_process_audit(
+                quality,
+                plan(
+                    "重点项目需求管理过程审核",
+                    AuditScope::Project,
+                    "",
+                    Some(project),
+                    "2026-11-20",
+                ),
+                now,
+            )
+            .await?;
+        for item in running.items.iter().take(4) {
+            let g = ItemGrading {
+                version: item.version,
+                grade: AuditGrade::Good,
+                note: "现场抽查".into(),
+                finding: String::new(),
+                practice: String::new(),
+            };
+            store
+                .grade_audit_item(quality, running.id, item.seq, g, now)
+                .await?;
+        }
+    }
+    store
+        .plan_process_audit(
+            quality,
+            plan(
+                "2026 年下半年广东区域需求管理过程审核",
+                AuditScope::Region,
+                "广东省",
+                None,
+                "2026-12-15",
+            ),
+            now,
+        )
+        .await?;
     Ok(())
 }

@@ -4,6 +4,7 @@ mod changes;
 mod contracts;
 mod customers;
 mod orders;
+mod process_audits;
 mod requirements;
 mod workflow;
 
@@ -117,6 +118,17 @@ pub fn routes() -> Router<AppState> {
             post(changes::confirm),
         )
         .route("/requirements/{id}/revisions", get(changes::revisions))
+        .route(
+            "/process-audits",
+            get(process_audits::list).post(process_audits::plan),
+        )
+        .route("/process-audits/{id}", get(process_audits::detail))
+        .route(
+            "/process-audits/{id}/items/{seq}",
+            post(process_audits::grade),
+        )
+        .route("/process-audits/{id}/report", post(process_audits::report))
+        .route("/practices", get(process_audits::practices))
         .route("/orders", get(orders::list))
         .route("/orders/{id}", get(orders::detail))
         .route("/orders/{id}/checks/{item}", post(orders::record_check))
@@ -161,6 +173,8 @@ pub const NAV: &[(&str, &str, bool)] = &[
     ("contracts", "/contracts", true),
     ("changes", "/changes", true),
     ("deliveries", "/orders", true),
+    ("process_audits", "/process-audits", true),
+    ("practices", "/practices", true),
     ("complaints", "/complaints", false),
     ("property", "/property", false),
     ("surveys", "/surveys", false),
