@@ -358,6 +358,25 @@ both_backends!(contract_pages_enter_answer_and_export_the_cbc_table, |db| {
     let csv = String::from_utf8(csv).unwrap();
     assert!(csv.starts_with('\u{feff}'));
     assert_eq!(csv.lines().count(), 3, "a header and two clauses");
+    // The same table as an Excel workbook, read back.
+    let (status, xlsx, headers) =
+        common::send(&app, get(format!("/contracts/{id}/cbc.xlsx"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .contains("spreadsheetml"));
+    use calamine::Reader;
+    let mut book = calamine::Xlsx::new(std::io::Cursor::new(xlsx)).unwrap();
+    let sheet = book.worksheet_range("CBC").unwrap();
+    let cells: Vec<Vec<String>> = sheet
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+    assert_eq!(cells.len(), 3, "a header and two clauses");
+    assert_eq!(cells[0][0], "条款号");
+    assert_eq!(cells[1][1], "防护等级IP55");
+    assert_eq!(cells[1][2], "符合");
     let (_, pending, _) = common::send(&app, get("/cbc-pending".into())).await;
     let pending = String::from_utf8(pending).unwrap();
     assert!(pending.contains("颜色RAL7035") && !pending.contains("防护等级IP55"));

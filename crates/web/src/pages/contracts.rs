@@ -415,6 +415,47 @@ pub async fn decide_permit(
     land(&s, &u, id, result).await
 }
 
+/// The CBC table of a version as header and rows (what both exports write).
+fn cbc_rows(t: &crate::i18n::Tr, table: &ContractVersion) -> (Vec<String>, Vec<Vec<String>>) {
+    let header = [
+        "cbc.clause",
+        "cbc.text",
+        "cbc.response",
+        "cbc.note",
+        "cbc.permit",
+        "cbc.pending",
+    ]
+    .iter()
+    .map(|k| t.t(k).to_string())
+    .collect();
+    let rows = table
+        .lines
+        .iter()
+        .map(|l| {
+            let permit = l
+                .permits
+                .last()
+                .map(|p| t.label("permit", &p.status))
+                .unwrap_or_default();
+            vec![
+                l.number.clone(),
+                l.text.clone(),
+                l.response
+                    .map(|r| t.label("cbc", r.as_str()))
+                    .unwrap_or_else(|| t.t("cbc.unanswered").to_string()),
+                l.note.clone(),
+                permit,
+                if l.pending {
+                    t.t("cbc.pending").to_string()
+                } else {
+                    String::new()
+                },
+            ]
+        })
+        .collect();
+    (header, rows)
+}
+
 /// The CBC table of a version as CSV (UTF-8 with BOM, opens in Excel).
 pub async fn cbc_csv(
     State(s): State<AppState>,
@@ -427,17 +468,8 @@ pub async fn cbc_csv(
         Ok(t) => t,
         Err(e) => return error_page(&u, e.into()),
     };
-    let t = u.t;
-    let header = [
-        "cbc.clause",
-        "cbc.text",
-        "cbc.response",
-        "cbc.note",
-        "cbc.permit",
-        "cbc.pending",
-    ];
-    let mut out = String::from("\u{feff}");
-    let row = |fields: Vec<String>| {
+    let (header, rows) = cbc_rows(&u.t, &table);
+    let line = |fields: &[String]| {
         fields
             .iter()
             .map(|f| super::requirements::csv_field(f))
@@ -445,27 +477,10 @@ pub async fn cbc_csv(
             .join(",")
             + "\r\n"
     };
-    out.push_str(&row(header.iter().map(|k| t.t(k).to_string()).collect()));
-    for l in &table.lines {
-        let permit = l
-            .permits
-            .last()
-            .map(|p| t.label("permit", &p.status))
-            .unwrap_or_default();
-        out.push_str(&row(vec![
-            l.number.clone(),
-            l.text.clone(),
-            l.response
-                .map(|r| t.label("cbc", r.as_str()))
-                .unwrap_or_else(|| t.t("cbc.unanswered").to_string()),
-            l.note.clone(),
-            permit,
-            if l.pending {
-                t.t("cbc.pending").to_string()
-            } else {
-                String::new()
-            },
-        ]));
+    let mut out = String::from("\u{feff}");
+    out.push_str(&line(&header));
+    for r in &rows {
+        out.push_str(&line(r));
     }
     let name = format!(
         "attachment; filename=\"cbc-{id}-v{}.csv\"",
@@ -482,6 +497,37 @@ pub async fn cbc_csv(
         out,
     )
         .into_response()
+}
+
+/// The CBC table of a version as an Excel workbook.
+pub async fn cbc_xlsx(
+    State(s): State<AppState>,
+    u: PageUser,
+    Path(id): Path<i64>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let version = q.get("version").and_then(|v| v.parse().ok());
+    let table = match s.store.contract_version(&u.actor, id, version).await {
+        Ok(t) => t,
+        Err(e) => return error_page(&u, e.into()),
+    };
+    let (header, rows) = cbc_rows(&u.t, &table);
+    match crate::export::xlsx("CBC", &header, &rows) {
+        Ok(bytes) => {
+            crate::export::download(&format!("cbc-{id}-v{}.xlsx", table.version_no), bytes)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cbc workbook");
+            error_page(
+                &u,
+                AppError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "export",
+                    "导出失败 / export failed",
+                ),
+            )
+        }
+    }
 }
 
 #[derive(Template)]

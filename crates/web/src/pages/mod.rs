@@ -96,6 +96,7 @@ pub fn routes() -> Router<AppState> {
         .route("/contracts/{id}", get(contracts::detail))
         .route("/contracts/{id}/versions", post(contracts::add_version))
         .route("/contracts/{id}/cbc.csv", get(contracts::cbc_csv))
+        .route("/contracts/{id}/cbc.xlsx", get(contracts::cbc_xlsx))
         .route(
             "/contracts/{id}/clauses/{clause}/response",
             post(contracts::respond),
