@@ -377,6 +377,33 @@ both_backends!(contract_pages_enter_answer_and_export_the_cbc_table, |db| {
     assert_eq!(cells[0][0], "条款号");
     assert_eq!(cells[1][1], "防护等级IP55");
     assert_eq!(cells[1][2], "符合");
+    // A contract of a project; the list filters by project and by customer.
+    let (_, projects) = call(&app, "GET", "/api/v1/projects", &admin, None).await;
+    let project = projects
+        .as_array()
+        .and_then(|p| p.first())
+        .or_else(|| projects["items"].as_array().and_then(|p| p.first()))
+        .expect("a demo project")["id"]
+        .as_i64()
+        .unwrap();
+    let (status, _, _) = common::send(
+        &app,
+        form(
+            "/contracts",
+            &format!("customer_id=3&project_id={project}&number=XM-01&title=项目技术协议&kind=technical_agreement"),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, html, _) = common::send(&app, get(format!("/contracts?project_id={project}"))).await;
+    let html = String::from_utf8(html).unwrap();
+    assert!(
+        html.contains("XM-01") && !html.contains("GH-01"),
+        "only the project's contracts"
+    );
+    let (_, html, _) = common::send(&app, get("/contracts?customer_id=2".into())).await;
+    let html = String::from_utf8(html).unwrap();
+    assert!(html.contains("GH-01") && !html.contains("XM-01"));
     let (_, pending, _) = common::send(&app, get("/cbc-pending".into())).await;
     let pending = String::from_utf8(pending).unwrap();
     assert!(pending.contains("颜色RAL7035") && !pending.contains("防护等级IP55"));

@@ -34,6 +34,13 @@ struct ListPage {
     pager: Pager,
     can_write: bool,
     customers: Vec<Opt>,
+    /// Visible customers matching the search, when more than the drop-down shows.
+    customer_total: i64,
+    customer_q: String,
+    projects: Vec<Opt>,
+    /// The list's filters: (customer options, project options).
+    filter_customers: Vec<Opt>,
+    filter_projects: Vec<Opt>,
     kinds: Vec<Opt>,
     v: HashMap<String, String>,
     errors: HashMap<String, String>,
@@ -48,47 +55,94 @@ impl ListPage {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn list_view(
     s: &AppState,
     u: &PageUser,
     page: i64,
+    query: &HashMap<String, String>,
     form: &FormData,
     notice: String,
     errors: HashMap<String, String>,
     status: StatusCode,
 ) -> Response {
+    let num = |k: &str| query.get(k).and_then(|v| v.parse::<i64>().ok());
     let filter = ContractFilter {
+        customer_id: num("customer_id"),
+        project_id: num("project_id"),
         page: Some(page),
         per_page: Some(PER_PAGE),
-        ..Default::default()
     };
+    let customer_q = query.get("customer_q").cloned().unwrap_or_default();
     let loaded = async {
         let list = s.store.list_contracts(&u.actor, &filter).await?;
+        // The customers to choose from: those matching the search (200 at most in the list).
         let customers = s
             .store
             .list_customers(
                 &u.actor,
                 &CustomerFilter {
+                    q: Some(customer_q.clone()).filter(|q| !q.trim().is_empty()),
                     per_page: Some(200),
                     ..Default::default()
                 },
             )
             .await?;
-        let ids: Vec<i64> = list.items.iter().map(|c| c.fields.customer_id.0).collect();
+        let projects = s.store.list_projects().await?;
+        let mut ids: Vec<i64> = list.items.iter().map(|c| c.fields.customer_id.0).collect();
+        ids.extend(filter.customer_id);
         let names = s.store.customer_names(&u.actor, &ids).await?;
-        Ok::<_, AppError>((list, customers, names))
+        Ok::<_, AppError>((list, customers, projects, names))
     }
     .await;
-    let (list, customers, names) = match loaded {
+    let (list, customers, projects, names) = match loaded {
         Ok(v) => v,
         Err(e) => return error_page(u, e),
     };
     let t = u.t;
     let chosen = form.get("customer_id");
+    let chosen_project = form.get("project_id");
+    let keep: Vec<(String, String)> = query.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let project_opts = |selected: &str| -> Vec<Opt> {
+        projects
+            .iter()
+            .map(|p| {
+                let id = p.id.to_string();
+                let sel = id == selected;
+                (id, format!("{} {}", p.fields.code, p.fields.name), sel)
+            })
+            .collect()
+    };
+    let filter_customer = filter
+        .customer_id
+        .map(|c| c.to_string())
+        .unwrap_or_default();
+    let mut filter_customers: Vec<Opt> = customers
+        .items
+        .iter()
+        .map(|c| {
+            let id = c.id.0.to_string();
+            let sel = id == filter_customer;
+            (id, format!("{} {}", c.code, c.fields.name), sel)
+        })
+        .collect();
+    if let Some(id) = filter.customer_id {
+        if !filter_customers.iter().any(|o| o.2) {
+            let name = names.get(&id).cloned().unwrap_or_default();
+            filter_customers.insert(0, (id.to_string(), name, true));
+        }
+    }
     let page = ListPage {
         c: Chrome::new(u, "contracts", t.t("nav.contracts").to_string()),
         notice,
-        pager: Pager::new(page, PER_PAGE, list.total, "/contracts", &[]),
+        pager: Pager::new(page, PER_PAGE, list.total, "/contracts", &keep),
+        customer_total: customers.total,
+        customer_q,
+        projects: project_opts(&chosen_project),
+        filter_projects: project_opts(
+            &filter.project_id.map(|p| p.to_string()).unwrap_or_default(),
+        ),
+        filter_customers,
         contracts: list
             .items
             .into_iter()
@@ -137,6 +191,7 @@ pub async fn list(
         &s,
         &u,
         page,
+        &q,
         &form,
         String::new(),
         HashMap::new(),
@@ -159,7 +214,7 @@ pub async fn create(State(s): State<AppState>, u: PageUser, form: FormData) -> R
         (Some(customer_id), Some(kind)) if e.is_empty() => {
             let f = ContractFields {
                 customer_id,
-                project_id: None,
+                project_id: form.get("project_id").parse().ok(),
                 number: form.get("number"),
                 title: form.get("title"),
                 kind,
@@ -195,7 +250,7 @@ pub async fn create(State(s): State<AppState>, u: PageUser, form: FormData) -> R
             (e.status, refusal(&u.t, &e), HashMap::new())
         }
     };
-    list_view(&s, &u, 1, &form, notice, errors, status).await
+    list_view(&s, &u, 1, &HashMap::new(), &form, notice, errors, status).await
 }
 
 // ---- one contract: its CBC table ----
