@@ -55,6 +55,14 @@ pub enum Action {
     ChangeApprove,
     /// Verify the effect of an implemented change.
     ChangeVerify,
+    /// Read complaints and feedback (portal users: their own company's).
+    ComplaintRead,
+    /// Register a complaint or a positive feedback (portal users too, for their company).
+    ComplaintRegister,
+    /// Confirm, decide, assign, correct, write the CAPA report, reply and close.
+    ComplaintHandle,
+    /// Verify the effect of a correction or CAPA (the quality department, 002§3.2).
+    ComplaintVerify,
     /// Read process audits, their reports and the shared excellent practices (F16).
     ProcessAuditRead,
     /// Plan process audits, grade their checklists and report them.
@@ -108,6 +116,9 @@ pub fn permits(role: Role, action: Action) -> bool {
         ),
         ChangeApprove => matches!(role, Admin | MarketingManager | Executive),
         ChangeVerify => matches!(role, Admin | QualityEngineer),
+        ComplaintRead | ComplaintRegister => true,
+        ComplaintHandle => !matches!(role, Portal | Executive),
+        ComplaintVerify => matches!(role, Admin | QualityEngineer),
         ProcessAuditRead => !matches!(role, Portal),
         ProcessAuditWrite => matches!(role, Admin | QualityEngineer | MarketingManager),
         AuditRead | UserManage | SettingsManage => role == Admin,

@@ -15,7 +15,9 @@ const TYPES: &[(&str, &[&str])] = &[
     ("image/webp", &["webp"]),
     ("audio/wav", &["wav"]),
     ("audio/mpeg", &["mp3"]),
-    ("audio/mp4", &["m4a", "mp4"]),
+    ("audio/mp4", &["m4a"]),
+    ("video/mp4", &["mp4"]),
+    ("video/quicktime", &["mov"]),
     ("image/vnd.dwg", &["dwg"]),
     (
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -52,7 +54,11 @@ fn sniff(bytes: &[u8], ext: &str) -> Option<&'static str> {
     } else if starts(b"ID3") || starts(b"\xFF\xFB") || starts(b"\xFF\xF3") {
         "audio/mpeg"
     } else if bytes.get(4..8) == Some(b"ftyp") {
-        "audio/mp4"
+        match ext {
+            "m4a" => "audio/mp4",
+            "mov" => "video/quicktime",
+            _ => "video/mp4",
+        }
     } else if starts(b"AC10") {
         "image/vnd.dwg"
     } else if starts(b"PK\x03\x04") {
@@ -81,6 +87,26 @@ pub fn clean_name(name: &str) -> String {
 }
 
 /// Checks an upload; `Ok` gives the content type to store and serve.
+/// A complaint's evidence (F17: photos and video, and documents): `check`, and only an image,
+/// a video or a document.
+pub fn check_evidence(name: &str, bytes: &[u8]) -> Result<&'static str, FieldErrors> {
+    let t = check(name, bytes)?;
+    let document = matches!(
+        t,
+        "application/pdf"
+            | "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+            | "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            | "text/plain; charset=utf-8"
+    );
+    if t.starts_with("image/") && t != "image/vnd.dwg" || t.starts_with("video/") || document {
+        Ok(t)
+    } else {
+        let mut e = FieldErrors::default();
+        e.add("file", "file_type");
+        Err(e)
+    }
+}
+
 pub fn check(name: &str, bytes: &[u8]) -> Result<&'static str, FieldErrors> {
     let mut e = FieldErrors::default();
     let name = clean_name(name);

@@ -35,10 +35,40 @@ pub fn overdue(urgency: Urgency, entered: DateTime<Utc>, now: DateTime<Utc>) -> 
     now > stage_due(urgency, entered)
 }
 
+/// 002§4.3.3.1: a complaint is confirmed with the customer within 4 hours of its registration.
+pub fn complaint_confirm_due(registered: DateTime<Utc>) -> DateTime<Utc> {
+    registered + Duration::hours(4)
+}
+
+/// 002§4.3.3.2: the fix date committed to the customer, by default two working days after the
+/// decision (a Shanghai date; weekends skipped — holidays once the working calendar exists).
+pub fn complaint_fix_default(decided: DateTime<Utc>) -> chrono::NaiveDate {
+    use chrono::Datelike;
+    let mut day = crate::time::shanghai_date(decided);
+    let mut left = 2;
+    while left > 0 {
+        day = day.succ_opt().unwrap_or(day);
+        if day.weekday().number_from_monday() <= 5 {
+            left -= 1;
+        }
+    }
+    day
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn a_complaint_fix_is_due_two_working_days_on() {
+        // Thursday 2026-11-26 10:00 in Shanghai → Monday 2026-11-30.
+        let thu = Utc.with_ymd_and_hms(2026, 11, 26, 2, 0, 0).unwrap();
+        assert_eq!(complaint_fix_default(thu).to_string(), "2026-11-30");
+        let mon = Utc.with_ymd_and_hms(2026, 11, 23, 2, 0, 0).unwrap();
+        assert_eq!(complaint_fix_default(mon).to_string(), "2026-11-25");
+        assert_eq!(complaint_confirm_due(mon) - mon, Duration::hours(4));
+    }
 
     #[test]
     fn urgent_stages_are_due_first() {

@@ -11,6 +11,7 @@ pub mod attachment;
 pub mod audit;
 pub mod change;
 pub mod coding;
+pub mod complaint;
 pub mod contract;
 pub mod customer;
 pub mod deadline;

@@ -32,6 +32,11 @@ pub fn shanghai() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600).expect("+08:00 is a valid offset")
 }
 
+/// The calendar date in China at `t`.
+pub fn shanghai_date(t: DateTime<Utc>) -> chrono::NaiveDate {
+    t.with_timezone(&shanghai()).date_naive()
+}
+
 /// A stored timestamp as a person in China reads it: `2026-11-24 16:30`.
 pub fn display_local(stored: &str) -> String {
     from_db(stored)

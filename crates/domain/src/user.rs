@@ -113,4 +113,6 @@ pub struct Department {
     pub code: String,
     pub name_zh: String,
     pub name_en: String,
+    /// The head (负责人): recused from the department's complaints (001§2(3)).
+    pub head_id: Option<UserId>,
 }

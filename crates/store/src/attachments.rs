@@ -55,15 +55,9 @@ impl Store {
             return Err(Error::Rule("closed"));
         }
         let key = random_token();
-        let path = self.files.join(&key[..2]).join(&key);
         let sha = hex::encode(Sha256::digest(&bytes));
         let size = bytes.len() as i64;
-        let io = |e: std::io::Error| Error::Other(format!("storing the attachment: {e}"));
-        let dir = path.parent().map(ToOwned::to_owned).unwrap_or_default();
-        let tmp = path.with_extension("part");
-        tokio::fs::create_dir_all(&dir).await.map_err(io)?;
-        tokio::fs::write(&tmp, &bytes).await.map_err(io)?;
-        tokio::fs::rename(&tmp, &path).await.map_err(io)?;
+        let path = self.write_file(&key, &bytes).await?;
         let stored = async {
             let mut tx = self.write(&Who::from(actor), now).await?;
             let at = tx.at.clone();
@@ -117,13 +111,30 @@ impl Store {
                 .bind(id)
                 .fetch_one(&self.pool)
                 .await?;
+        Ok((a, self.read_file(&key).await?))
+    }
+
+    /// Writes uploaded bytes under a generated key (to a temporary name first, so a crash never
+    /// leaves half a file under the real one); the path, to remove it if the row fails.
+    pub(crate) async fn write_file(&self, key: &str, bytes: &[u8]) -> Result<std::path::PathBuf> {
+        let path = self.files.join(&key[..2]).join(key);
+        let io = |e: std::io::Error| Error::Other(format!("storing the file: {e}"));
+        let dir = path.parent().map(ToOwned::to_owned).unwrap_or_default();
+        let tmp = path.with_extension("part");
+        tokio::fs::create_dir_all(&dir).await.map_err(io)?;
+        tokio::fs::write(&tmp, bytes).await.map_err(io)?;
+        tokio::fs::rename(&tmp, &path).await.map_err(io)?;
+        Ok(path)
+    }
+
+    /// The bytes stored under `key`.
+    pub(crate) async fn read_file(&self, key: &str) -> Result<Vec<u8>> {
         // The key is ours (hex), never a user-chosen path.
         if key.len() < 3 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(Error::Other("stored attachment key is invalid".into()));
+            return Err(Error::Other("stored file key is invalid".into()));
         }
-        let bytes = tokio::fs::read(self.files.join(&key[..2]).join(&key))
+        tokio::fs::read(self.files.join(&key[..2]).join(key))
             .await
-            .map_err(|e| Error::Other(format!("reading attachment {id}: {e}")))?;
-        Ok((a, bytes))
+            .map_err(|e| Error::Other(format!("reading file {key}: {e}")))
     }
 }

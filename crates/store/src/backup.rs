@@ -48,6 +48,10 @@ const TABLES: &[&str] = &[
     "requirement_revisions",
     "process_audits",
     "process_audit_items",
+    "complaints",
+    "complaint_recusals",
+    "complaint_files",
+    "survey_tasks",
     "settings",
     "code_counters",
     "audit_log",
@@ -83,11 +87,19 @@ const IDENTITY_TABLES: &[&str] = &[
     "production_batches",
     "changes",
     "process_audits",
+    "complaints",
+    "complaint_files",
+    "survey_tasks",
 ];
 
 /// Columns that may point at rows restored later (portal users at customers, merged
-/// requirements at later requirements): restored as NULL, then set in a second pass.
-const LATE_LINKS: &[(&str, &str)] = &[("users", "customer_id"), ("requirements", "merged_into")];
+/// requirements at later requirements, departments at their heads): restored as NULL, then set
+/// in a second pass.
+const LATE_LINKS: &[(&str, &str)] = &[
+    ("users", "customer_id"),
+    ("requirements", "merged_into"),
+    ("departments", "head_id"),
+];
 
 /// Tables that a backup leaves out on purpose: ephemeral security state.
 const NOT_BACKED_UP: &[&str] = &["sessions", "login_failures", "_sqlx_migrations"];

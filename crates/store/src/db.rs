@@ -436,7 +436,7 @@ fn requirement_scope_sql(actor: &Actor, prefix: &str) -> Option<(String, Vec<Arg
 }
 
 /// The customer-scope condition (with `?` placeholders) and its arguments; `None` for all.
-fn customer_scope_sql(actor: &Actor, column: &str) -> Option<(String, Vec<Arg>)> {
+pub(crate) fn customer_scope_sql(actor: &Actor, column: &str) -> Option<(String, Vec<Arg>)> {
     Some(match access::customer_scope(actor) {
         CustomerScope::All => return None,
         CustomerScope::Managed(u) => (

@@ -5,6 +5,7 @@ mod attachments;
 mod audit;
 mod backup;
 mod changes;
+mod complaints;
 mod contracts;
 mod customers;
 mod db;
@@ -26,6 +27,10 @@ pub use attachments::Attachment;
 pub use audit::{AuditFilter, VerifyReport};
 pub use changes::{
     Change, ChangeFilter, ChangeItem, ChangeReview, Notice, NotifyRequest, Revision,
+};
+pub use complaints::{
+    Assignment, CapaDraft, Complaint, ComplaintFile, ComplaintFilter, ComplaintNote, Declaration,
+    RecusedPerson, Reply, SurveyTask, Verification,
 };
 pub use contracts::{
     CbcLine, Contract, ContractFilter, ContractVersion, PendingClause, Permit, PermitRequest,
@@ -67,6 +72,12 @@ pub enum Error {
     /// A refused stage move (422, with the missing outputs).
     #[error("stage move refused: {0}")]
     Stage(reqloop_domain::requirement::StageError),
+    /// The person may not investigate or verify the case (422, with who and why).
+    #[error("recused: {user}")]
+    Recused {
+        user: String,
+        why: reqloop_domain::complaint::Recusal,
+    },
     /// Delivery refused by the pre-delivery check (422, with the failing items).
     #[error("delivery blocked by the pre-delivery check")]
     DeliveryBlocked(Vec<reqloop_domain::delivery::CheckItem>),

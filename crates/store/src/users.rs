@@ -215,19 +215,64 @@ impl Store {
     }
 
     pub async fn departments(&self) -> Result<Vec<Department>> {
-        let rows: Vec<(i64, String, String, String)> =
-            sqlx::query_as("SELECT id, code, name_zh, name_en FROM departments ORDER BY id")
-                .fetch_all(&self.pool)
-                .await?;
+        let rows: Vec<(i64, String, String, String, Option<i64>)> = sqlx::query_as(
+            "SELECT id, code, name_zh, name_en, head_id FROM departments ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         Ok(rows
             .into_iter()
-            .map(|(id, code, name_zh, name_en)| Department {
+            .map(|(id, code, name_zh, name_en, head)| Department {
                 id: DepartmentId(id),
                 code,
                 name_zh,
                 name_en,
+                head_id: head.map(UserId),
             })
             .collect())
+    }
+
+    /// Names the head of a department (or none).
+    pub async fn set_department_head(
+        &self,
+        who: &Who,
+        department: DepartmentId,
+        head: Option<UserId>,
+        now: DateTime<Utc>,
+    ) -> Result<Department> {
+        if let Some(h) = head {
+            let found: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE id = $1")
+                .bind(h.0)
+                .fetch_optional(&self.pool)
+                .await?;
+            if found.is_none() {
+                return Err(Error::field("head_id", "unknown_user"));
+            }
+        }
+        let mut tx = self.write(who, now).await?;
+        let n = sqlx::query("UPDATE departments SET head_id = $1 WHERE id = $2")
+            .bind(head.map(|h| h.0))
+            .bind(department.0)
+            .execute(&mut *tx.tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(Error::NotFound);
+        }
+        tx.audit(
+            "department",
+            department.0,
+            "head",
+            None,
+            Some(&serde_json::json!({"head_id": head.map(|h| h.0)})),
+        )
+        .await?;
+        tx.commit().await?;
+        self.departments()
+            .await?
+            .into_iter()
+            .find(|d| d.id == department)
+            .ok_or(Error::NotFound)
     }
 
     pub async fn department_by_code(&self, code: &str) -> Result<Option<DepartmentId>> {
@@ -261,6 +306,7 @@ impl Store {
             code: code.into(),
             name_zh: name_zh.into(),
             name_en: name_en.into(),
+            head_id: None,
         };
         tx.audit("department", id, "create", None, Some(&dept))
             .await?;

@@ -645,6 +645,18 @@ both_backends!(demo_loads_once_and_backup_restores_identically, |db| {
         let found = db.store.list_changes(&demo_admin, &f).await.unwrap();
         assert!(found.total >= 1, "a demo change {state}");
     }
+    for state in reqloop_domain::complaint::ComplaintState::ALL {
+        let f = reqloop_store::ComplaintFilter {
+            state: Some(*state),
+            ..Default::default()
+        };
+        let found = db
+            .store
+            .list_complaints(&demo_admin, &f, now())
+            .await
+            .unwrap();
+        assert!(found.total >= 1, "a demo complaint {state}");
+    }
     let mut first = Vec::new();
     db.store.backup(&mut first).await.unwrap();
     let target = TestDb::new(db.store.backend()).await;

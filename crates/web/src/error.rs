@@ -115,6 +115,16 @@ impl From<StoreError> for AppError {
                 };
                 a
             }
+            StoreError::Recused { user, why } => {
+                let key = "rule.recused";
+                let mut a = AppError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "recused",
+                    format!("{}：{user} / {}: {user}", Tr::zh().t(key), Tr::en().t(key)),
+                );
+                a.details = json!({"user": user, "why": why});
+                a
+            }
             StoreError::DeliveryBlocked(failing) => {
                 let key = "rule.delivery_blocked";
                 let mut a = AppError::new(

@@ -151,6 +151,7 @@ pub async fn load(store: &Store, now: DateTime<Utc>) -> Result<Loaded> {
     load_contracts(store, &admin, now).await?;
     load_changes(store, &admin, &staff, now).await?;
     load_process_audits(store, &staff, now).await?;
+    load_complaints(store, &admin, &staff, now).await?;
     let mut portal = new_user("portal", "客户门户演示", DEMO_PASSWORD, Role::Portal);
     portal.customer_id = first_customer;
     users.push(store.create_user(&system, portal, now).await?);
@@ -1105,5 +1106,357 @@ async fn load_process_audits(store: &Store, staff: &[Actor], now: DateTime<Utc>)
             now,
         )
         .await?;
+    Ok(())
+}
+
+/// Department heads, and complaints in every state (F17, F18): one past its 4-hour
+/// confirmation, an invalid one with its evidence, minor ones corrected, serious ones with 8D
+/// reports, closed ones (a serious one leaving its survey task) and a positive feedback.
+async fn load_complaints(
+    store: &Store,
+    admin: &Actor,
+    staff: &[Actor],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    use reqloop_domain::complaint::{
+        Capa, CaseRole, ComplaintChannel, ComplaintFields, ComplaintKind, Decision, Severity,
+    };
+    let system = Who::system();
+    let by_name = |u: &str| staff.iter().find(|a| a.username == u);
+    for (dept, head) in [
+        ("marketing", "marketing"),
+        ("design", "reviewer"),
+        ("process", "process"),
+        ("procurement", "purchase"),
+        ("production", "production"),
+        ("quality", "quality"),
+        ("delivery", "pm"),
+        ("after_sales", "service"),
+    ] {
+        if let (Some(d), Some(h)) = (store.department_by_code(dept).await?, by_name(head)) {
+            store
+                .set_department_head(&system, d, Some(h.user_id), now)
+                .await?;
+        }
+    }
+    let marketing = by_name("marketing").unwrap_or(admin);
+    let quality = by_name("quality").unwrap_or(admin);
+    let investigator = by_name("process").unwrap_or(admin);
+    let production = store.department_by_code("production").await?.map(|d| d.0);
+    let design = store.department_by_code("design").await?.map(|d| d.0);
+    // (title, content, kind, the state to reach, severity, hours ago)
+    type Plan<'a> = (
+        &'a str,
+        &'a str,
+        ComplaintKind,
+        &'a str,
+        Option<Severity>,
+        i64,
+    );
+    let plans: [Plan; 12] = [
+        (
+            "到货外箱破损",
+            "第 3 批到货 2 箱外箱破损，内件待检",
+            ComplaintKind::Complaint,
+            "registered",
+            None,
+            1,
+        ),
+        (
+            "电机异响",
+            "装车试运行时 2 台电机有异响",
+            ComplaintKind::Complaint,
+            "registered",
+            None,
+            6,
+        ),
+        (
+            "合格证缺失",
+            "随货合格证少 5 份",
+            ComplaintKind::Complaint,
+            "confirmed",
+            None,
+            30,
+        ),
+        (
+            "颜色偏差",
+            "客户认为外壳颜色与样板不符",
+            ComplaintKind::Complaint,
+            "invalid",
+            None,
+            50,
+        ),
+        (
+            "交货延迟一天",
+            "首批比承诺晚到一天",
+            ComplaintKind::Complaint,
+            "closed_invalid",
+            None,
+            200,
+        ),
+        (
+            "标签错贴",
+            "两箱标签型号错贴",
+            ComplaintKind::Complaint,
+            "correcting",
+            Some(Severity::Minor),
+            70,
+        ),
+        (
+            "绝缘耐压不合格",
+            "入厂检验 3 台耐压击穿",
+            ComplaintKind::Complaint,
+            "capa",
+            Some(Severity::Serious),
+            90,
+        ),
+        (
+            "螺栓力矩不足",
+            "抽检 4 处螺栓力矩低于要求",
+            ComplaintKind::Complaint,
+            "verifying",
+            Some(Severity::Minor),
+            120,
+        ),
+        (
+            "温升超标",
+            "型式试验温升超标 6K",
+            ComplaintKind::Complaint,
+            "replying",
+            Some(Severity::Serious),
+            300,
+        ),
+        (
+            "批量焊缝气孔",
+            "焊缝探伤发现批量气孔",
+            ComplaintKind::Complaint,
+            "closed",
+            Some(Severity::Serious),
+            600,
+        ),
+        (
+            "说明书错字",
+            "说明书第 12 页参数单位错误",
+            ComplaintKind::Complaint,
+            "closed",
+            Some(Severity::Minor),
+            400,
+        ),
+        (
+            "服务响应快",
+            "售后工程师 2 小时内到场，表扬",
+            ComplaintKind::Praise,
+            "closed",
+            None,
+            100,
+        ),
+    ];
+    let eight = Capa {
+        d1_team: "质量部赵敏（组长）、设计部、生产部".into(),
+        d2_problem: "入厂检验 3 台耐压击穿，批次 2026-10".into(),
+        d3_containment: "在库及在途同批次全部隔离复检".into(),
+        d4_root_cause: "绕组浸漆工艺温度曲线偏低，固化不充分".into(),
+        d5_corrective: "修订浸漆工艺卡，增加固化度抽检".into(),
+        d6_verification: "连续 3 批耐压试验 100% 合格".into(),
+        d7_prevention: "工艺参数纳入 SPC 监控，FMEA 更新".into(),
+        d8_closure: "8D 关闭，经验在各车间分享".into(),
+    };
+    for (i, (title, content, kind, target, severity, hours)) in plans.into_iter().enumerate() {
+        let at = now - chrono::Duration::hours(hours);
+        let f = ComplaintFields {
+            customer_id: Some(i as i64 % 12 + 1),
+            kind,
+            channel: [
+                ComplaintChannel::Phone,
+                ComplaintChannel::Email,
+                ComplaintChannel::Visit,
+            ][i % 3],
+            title: title.into(),
+            content: content.into(),
+            product: "YJ-315 牵引电机".into(),
+            order_id: None,
+        };
+        let k = store.register_complaint(marketing, f, at).await?;
+        if target == "registered" {
+            continue;
+        }
+        let k = store
+            .confirm_complaint(
+                marketing,
+                k.id,
+                crate::ComplaintNote {
+                    version: k.version,
+                    note: "已电话与客户质量工程师逐项确认".into(),
+                },
+                at + chrono::Duration::hours(2),
+            )
+            .await?;
+        if target == "confirmed" {
+            continue;
+        }
+        if kind == ComplaintKind::Praise {
+            store
+                .close_complaint(
+                    marketing,
+                    k.id,
+                    crate::ComplaintNote {
+                        version: k.version,
+                        note: String::new(),
+                    },
+                    at,
+                )
+                .await?;
+            continue;
+        }
+        let decided = at + chrono::Duration::hours(3);
+        let valid = severity.is_some();
+        let d = Decision {
+            version: k.version,
+            valid,
+            severity,
+            department_id: if severity == Some(Severity::Serious) {
+                design
+            } else {
+                production
+            },
+            fix_due: None,
+            customer_agreement: String::new(),
+            evidence: if valid {
+                String::new()
+            } else {
+                "出厂检验记录及色差仪读数 ΔE=0.6，在协议允许范围内".into()
+            },
+            explanation: if valid {
+                String::new()
+            } else {
+                "已书面向客户说明色差在约定范围内，并附检测报告".into()
+            },
+        };
+        let k = store.decide_complaint(marketing, k.id, d, decided).await?;
+        if target == "invalid" {
+            continue;
+        }
+        if target == "closed_invalid" {
+            store
+                .close_complaint(
+                    marketing,
+                    k.id,
+                    crate::ComplaintNote {
+                        version: k.version,
+                        note: String::new(),
+                    },
+                    decided,
+                )
+                .await?;
+            continue;
+        }
+        let k = store
+            .assign_complaint(
+                marketing,
+                k.id,
+                crate::Assignment {
+                    version: k.version,
+                    role: CaseRole::Investigator,
+                    user_id: investigator.user_id.0,
+                },
+                decided,
+            )
+            .await?;
+        let k = store
+            .assign_complaint(
+                marketing,
+                k.id,
+                crate::Assignment {
+                    version: k.version,
+                    role: CaseRole::Verifier,
+                    user_id: quality.user_id.0,
+                },
+                decided,
+            )
+            .await?;
+        let worked = decided + chrono::Duration::hours(20);
+        let k = if severity == Some(Severity::Serious) {
+            let mut draft = eight.clone();
+            if target == "capa" {
+                draft.d5_corrective.clear();
+                draft.d6_verification.clear();
+                draft.d7_prevention.clear();
+                draft.d8_closure.clear();
+            }
+            let k = store
+                .save_capa(
+                    investigator,
+                    k.id,
+                    crate::CapaDraft {
+                        version: k.version,
+                        capa: draft,
+                        customer_template: false,
+                    },
+                    worked,
+                )
+                .await?;
+            if target == "capa" {
+                continue;
+            }
+            store
+                .submit_capa(
+                    investigator,
+                    k.id,
+                    crate::ComplaintNote {
+                        version: k.version,
+                        note: String::new(),
+                    },
+                    worked,
+                )
+                .await?
+        } else {
+            if target == "correcting" {
+                continue;
+            }
+            store
+                .correct_complaint(
+                    investigator,
+                    k.id,
+                    crate::ComplaintNote {
+                        version: k.version,
+                        note: "已返工并重新检验，附返工记录与照片".into(),
+                    },
+                    worked,
+                )
+                .await?
+        };
+        if target == "verifying" {
+            continue;
+        }
+        let k = store
+            .verify_complaint(
+                quality,
+                k.id,
+                crate::Verification {
+                    version: k.version,
+                    passed: true,
+                    note: "现场抽检 5 台，效果确认".into(),
+                },
+                worked + chrono::Duration::hours(4),
+            )
+            .await?;
+        if target == "replying" {
+            continue;
+        }
+        store
+            .reply_complaint(
+                marketing,
+                k.id,
+                crate::Reply {
+                    version: k.version,
+                    letter: format!(
+                        "尊敬的客户：关于“{title}”，我司已完成调查与整改，现将结果报告如下……"
+                    ),
+                    evidence: "1. 纠正预防措施报告；2. 复检记录；3. 现场照片".into(),
+                },
+                worked + chrono::Duration::hours(8),
+            )
+            .await?;
+    }
     Ok(())
 }

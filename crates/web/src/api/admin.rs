@@ -49,6 +49,37 @@ pub async fn departments(
     Ok(Json(s.store.departments().await?))
 }
 
+#[derive(serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HeadRequest {
+    /// The head, or `null` for none.
+    pub head_id: Option<i64>,
+}
+
+/// Names the head of a department (administrators); the head is recused from the department's
+/// complaints.
+#[utoipa::path(put, path = "/api/v1/departments/{id}/head", tag = "admin", params(("id" = i64, Path)),
+    request_body = HeadRequest,
+    responses((status = 200, body = Department), (status = 400, body = super::ErrorBody), (status = 403, body = super::ErrorBody)))]
+pub async fn set_head(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+    super::ApiJson(r): super::ApiJson<HeadRequest>,
+) -> Result<Json<Department>, AppError> {
+    actor.require(Action::UserManage)?;
+    Ok(Json(
+        s.store
+            .set_department_head(
+                &reqloop_store::Who::from(&actor),
+                reqloop_domain::ids::DepartmentId(id),
+                r.head_id.map(reqloop_domain::ids::UserId),
+                s.clock.now(),
+            )
+            .await?,
+    ))
+}
+
 /// `{"items": [...], "total": N}`
 #[derive(ToSchema)]
 #[allow(dead_code)]

@@ -2,6 +2,7 @@
 
 mod admin;
 mod changes;
+mod complaints;
 mod contracts;
 mod customers;
 mod process_audits;
@@ -161,6 +162,44 @@ pub fn routes() -> Router<AppState> {
             post(process_audits::report),
         )
         .route("/api/v1/practices", get(process_audits::practices))
+        .route(
+            "/api/v1/complaints",
+            get(complaints::list).post(complaints::register),
+        )
+        .route("/api/v1/complaints/{id}", get(complaints::get))
+        .route("/api/v1/complaints/{id}/confirm", post(complaints::confirm))
+        .route("/api/v1/complaints/{id}/decision", post(complaints::decide))
+        .route("/api/v1/complaints/{id}/assign", post(complaints::assign))
+        .route(
+            "/api/v1/complaints/{id}/recusals",
+            post(complaints::recusal),
+        )
+        .route(
+            "/api/v1/complaints/{id}/correction",
+            post(complaints::correct),
+        )
+        .route(
+            "/api/v1/complaints/{id}/capa",
+            axum::routing::put(complaints::save_capa),
+        )
+        .route(
+            "/api/v1/complaints/{id}/capa/submit",
+            post(complaints::submit_capa),
+        )
+        .route(
+            "/api/v1/complaints/{id}/verification",
+            post(complaints::verify),
+        )
+        .route("/api/v1/complaints/{id}/reply", post(complaints::reply))
+        .route("/api/v1/complaints/{id}/close", post(complaints::close))
+        .route(
+            "/api/v1/complaints/{id}/files",
+            post(complaints::upload).layer(axum::extract::DefaultBodyLimit::max(
+                reqloop_domain::attachment::MAX_BYTES + 64 * 1024,
+            )),
+        )
+        .route("/api/v1/complaint-files/{id}", get(complaints::download))
+        .route("/api/v1/survey-tasks", get(complaints::survey_tasks))
         .route("/api/v1/work-standard", get(workflow::standard))
         .route(
             "/api/v1/work-standard/versions",
@@ -212,6 +251,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/users", get(admin::users).post(admin::create_user))
         .route("/api/v1/departments", get(admin::departments))
+        .route(
+            "/api/v1/departments/{id}/head",
+            axum::routing::put(admin::set_head),
+        )
         .route("/api/v1/audit", get(admin::audit))
         .route(
             "/api/v1/settings/customer-code-rule",
@@ -323,7 +366,11 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
         changes::reject, changes::notify, changes::confirm, changes::verify, changes::close, changes::revisions,
         process_audits::list, process_audits::plan, process_audits::get, process_audits::grade, process_audits::report,
         process_audits::practices,
-        admin::users, admin::create_user, admin::departments, admin::audit, admin::code_rule, admin::set_code_rule, admin::projects, admin::create_project,
+        complaints::list, complaints::register, complaints::get, complaints::confirm, complaints::decide,
+        complaints::assign, complaints::recusal, complaints::correct, complaints::save_capa, complaints::submit_capa,
+        complaints::verify, complaints::reply, complaints::close, complaints::upload, complaints::download,
+        complaints::survey_tasks,
+        admin::users, admin::create_user, admin::departments, admin::set_head, admin::audit, admin::code_rule, admin::set_code_rule, admin::projects, admin::create_project,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&BearerAuth),

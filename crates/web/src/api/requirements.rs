@@ -391,21 +391,36 @@ pub async fn download(
     ApiUser(actor): ApiUser,
     Path(id): Path<i64>,
 ) -> Result<axum::response::Response, AppError> {
-    use axum::http::header;
-    use axum::response::IntoResponse;
     actor.require(Action::RequirementRead)?;
     let (a, bytes) = s.store.read_attachment(&actor, id).await?;
-    let encoded: String = form_urlencoded::byte_serialize(a.file_name.as_bytes()).collect();
-    let disposition =
-        format!("attachment; filename=\"attachment-{id}\"; filename*=UTF-8''{encoded}");
-    Ok((
+    Ok(file_response(
+        &format!("attachment-{id}"),
+        &a.file_name,
+        a.content_type,
+        bytes,
+    ))
+}
+
+/// A stored file as a download: the type found at upload, no sniffing, not cached; `ascii` is
+/// the plain name for old clients, `name` the real one (RFC 5987).
+pub(crate) fn file_response(
+    ascii: &str,
+    name: &str,
+    content_type: String,
+    bytes: Vec<u8>,
+) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let encoded: String = form_urlencoded::byte_serialize(name.as_bytes()).collect();
+    let disposition = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}");
+    (
         [
-            (header::CONTENT_TYPE, a.content_type),
+            (header::CONTENT_TYPE, content_type),
             (header::CONTENT_DISPOSITION, disposition),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
             (header::CACHE_CONTROL, "private, no-store".to_string()),
         ],
         bytes,
     )
-        .into_response())
+        .into_response()
 }

@@ -110,6 +110,9 @@ pub struct Me {
     pub display_name: String,
     pub role: reqloop_domain::user::Role,
     pub data_scope: reqloop_domain::user::DataScope,
+    /// A portal user's company.
+    pub customer_id: Option<i64>,
+    pub department_id: Option<i64>,
 }
 
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", responses((status = 200, body = Me), (status = 401, body = super::ErrorBody)))]
@@ -121,5 +124,7 @@ pub async fn me(ApiUser(actor): ApiUser, Extension(session): Extension<auth::Ses
         display_name,
         role: actor.role,
         data_scope: actor.scope,
+        customer_id: actor.customer_id.map(|c| c.0),
+        department_id: actor.department_id.map(|d| d.0),
     })
 }
