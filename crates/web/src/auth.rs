@@ -183,7 +183,13 @@ impl<S: Send + Sync> FromRequestParts<S> for PageUser {
                 let q: String = form_urlencoded::Serializer::new(String::new())
                     .append_pair("next", &here)
                     .finish();
-                Err(Redirect::to(&format!("/login?{q}")).into_response())
+                // The portal has its own sign-in page.
+                let login = if here.starts_with("/portal") {
+                    "/portal/login"
+                } else {
+                    "/login"
+                };
+                Err(Redirect::to(&format!("{login}?{q}")).into_response())
             }
         }
     }

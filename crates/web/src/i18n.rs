@@ -104,6 +104,14 @@ mod tests {
             include_str!("pages/changes.rs"),
             include_str!("pages/orders.rs"),
             include_str!("pages/process_audits.rs"),
+            include_str!("pages/complaints.rs"),
+            include_str!("pages/portal.rs"),
+            include_str!("../templates/complaints.html"),
+            include_str!("../templates/complaint.html"),
+            include_str!("../templates/complaint_print.html"),
+            include_str!("../templates/portal.html"),
+            include_str!("../templates/portal_complaint.html"),
+            include_str!("../templates/portal_missing.html"),
             include_str!("../templates/process_audits.html"),
             include_str!("../templates/process_audit.html"),
             include_str!("../templates/practices.html"),
@@ -202,6 +210,37 @@ mod tests {
         for e in [AuditError::Reported, AuditError::Ungraded] {
             keys.push(format!("rule.{}", e.code()));
         }
+        use reqloop_domain::complaint::{
+            Capa, ComplaintChannel, ComplaintError, ComplaintKind, ComplaintState, Severity,
+        };
+        keys.extend(ComplaintState::ALL.iter().map(|v| format!("kstate.{v}")));
+        keys.extend(ComplaintKind::ALL.iter().map(|v| format!("kkind.{v}")));
+        keys.extend(
+            ComplaintChannel::ALL
+                .iter()
+                .map(|v| format!("kchannel.{v}")),
+        );
+        keys.extend(Severity::ALL.iter().map(|v| format!("severity.{v}")));
+        keys.extend(
+            Capa::default()
+                .fields_mut()
+                .iter()
+                .map(|(f, _)| format!("d8.{f}")),
+        );
+        for e in [
+            ComplaintError::NotConfirmed,
+            ComplaintError::Decided,
+            ComplaintError::WrongState,
+            ComplaintError::NotVerified,
+            ComplaintError::Praise,
+            ComplaintError::Closed,
+            ComplaintError::NoVerifier,
+            ComplaintError::NotVerifier,
+            ComplaintError::CapaIncomplete,
+        ] {
+            keys.push(format!("rule.{}", e.code()));
+        }
+        keys.push("rule.recused".into());
         use reqloop_domain::change::{ChangeError, ChangeOrigin, ChangeState, Factor};
         keys.extend(ChangeState::ALL.iter().map(|v| format!("change.{v}")));
         keys.extend(ChangeOrigin::ALL.iter().map(|v| format!("origin.{v}")));

@@ -673,3 +673,158 @@ async fn raise_rereview_and_approve_a_change_then_read_the_diff() {
     c.close().await.unwrap();
     db.finish().await;
 }
+
+/// The portal and the staff pages together (F17, F18): a customer files a complaint with a
+/// photo through the portal; staff confirm it, judge it valid, assign the investigator and the
+/// verifier, record the correction, verify it and send the written reply; it is closed, and
+/// the customer reads the reply in the portal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_portal_complaint_with_a_photo_is_followed_to_closed() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let base = start_server(&db).await;
+    let (_driver, c) = start_driver().await;
+    let photo = std::env::temp_dir().join(format!("reqloop-photo-{}.png", std::process::id()));
+    std::fs::write(
+        &photo,
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89",
+    )
+    .unwrap();
+
+    // The portal has its own sign-in page and lands on the portal.
+    c.goto(&format!("{base}/portal")).await.unwrap();
+    assert!(c
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .starts_with("/portal/login"));
+    type_into(&c, "username", "portal").await;
+    type_into(&c, "password", reqloop_store::demo::DEMO_PASSWORD).await;
+    let old = c.find(Locator::Css("html")).await.unwrap();
+    c.find(Locator::Id("login-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        if old.tag_name().await.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    c.wait()
+        .for_element(Locator::Id("portal-form"))
+        .await
+        .unwrap();
+    assert_eq!(c.current_url().await.unwrap().path(), "/portal");
+    type_into(&c, "pf-title", "到货包装受潮").await;
+    type_into(&c, "pf-content", "第 2 批到货外包装受潮，照片见附件").await;
+    c.find(Locator::Id("pf-file"))
+        .await
+        .unwrap()
+        .send_keys(photo.to_str().unwrap())
+        .await
+        .unwrap();
+    let old = c.find(Locator::Css("html")).await.unwrap();
+    c.find(Locator::Id("pf-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        if old.tag_name().await.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    c.wait()
+        .for_element(Locator::Id("portal-state"))
+        .await
+        .unwrap();
+    let path = c.current_url().await.unwrap().path().to_string();
+    let id: i64 = path
+        .trim_start_matches("/portal/complaints/")
+        .parse()
+        .unwrap();
+    assert_eq!(text_of(&c, "portal-state").await, "已登记");
+    assert!(text_of(&c, "portal-files").await.contains(".png"));
+    screenshot(&c, "portal-complaint").await;
+    let _ = std::fs::remove_file(&photo);
+
+    // Staff follow it to closed.
+    c.delete_all_cookies().await.unwrap();
+    log_in(&c, &base, "admin", "admin123").await;
+    c.goto(&format!("{base}/complaints/{id}")).await.unwrap();
+    assert!(text_of(&c, "files").await.contains(".png"));
+    type_into(&c, "confirm-note", "已电话确认受潮 2 箱，程度轻微").await;
+    click_and_wait(&c, Locator::Id("confirm-complaint")).await;
+    assert_eq!(text_of(&c, "complaint-state").await, "已确认");
+    click_and_wait(&c, Locator::Id("decide-valid")).await;
+    assert_eq!(text_of(&c, "complaint-state").await, "纠正中");
+    for (role, person) in [("investigator", "李建明"), ("verifier", "赵敏")] {
+        c.find(Locator::Id("assign-role"))
+            .await
+            .unwrap()
+            .select_by_value(role)
+            .await
+            .unwrap();
+        c.find(Locator::Id("assign-user"))
+            .await
+            .unwrap()
+            .select_by_label(person)
+            .await
+            .unwrap();
+        click_and_wait(&c, Locator::Id("assign")).await;
+    }
+    assert_eq!(text_of(&c, "investigator").await, "李建明");
+    assert_eq!(text_of(&c, "verifier").await, "赵敏");
+    type_into(&c, "correction-note", "已更换外包装并增加防潮袋，附照片").await;
+    click_and_wait(&c, Locator::Id("submit-correction")).await;
+    assert_eq!(text_of(&c, "complaint-state").await, "待验证");
+    type_into(&c, "verify-note", "抽查 10 箱防潮措施到位").await;
+    click_and_wait(&c, Locator::Id("verify-complaint")).await;
+    assert_eq!(text_of(&c, "complaint-state").await, "待回复");
+    type_into(
+        &c,
+        "reply-letter",
+        "尊敬的客户：关于到货包装受潮一事，我司已完成整改。",
+    )
+    .await;
+    type_into(&c, "reply-evidence", "1. 整改照片；2. 抽查记录").await;
+    click_and_wait(&c, Locator::Id("send-reply")).await;
+    assert_eq!(text_of(&c, "complaint-state").await, "已关闭");
+    click_and_wait(&c, Locator::Id("print-letter")).await;
+    assert!(text_of(&c, "reply-letter-text")
+        .await
+        .contains("已完成整改"));
+    screenshot(&c, "complaint-letter").await;
+
+    // The customer reads the reply in the portal.
+    c.delete_all_cookies().await.unwrap();
+    c.goto(&format!("{base}/portal/login")).await.unwrap();
+    type_into(&c, "username", "portal").await;
+    type_into(&c, "password", reqloop_store::demo::DEMO_PASSWORD).await;
+    click_and_wait_portal(&c, Locator::Id("login-submit")).await;
+    c.goto(&format!("{base}/portal/complaints/{id}"))
+        .await
+        .unwrap();
+    assert_eq!(text_of(&c, "portal-state").await, "已关闭");
+    assert!(text_of(&c, "portal-reply").await.contains("已完成整改"));
+    c.close().await.unwrap();
+    db.finish().await;
+}
+
+/// Clicks and waits for the next page of the portal (which has no staff layout).
+async fn click_and_wait_portal(c: &Client, button: Locator<'_>) {
+    let old = c.find(Locator::Css("html")).await.unwrap();
+    c.find(button).await.unwrap().click().await.unwrap();
+    for _ in 0..100 {
+        if old.tag_name().await.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    c.wait().for_element(Locator::Css("main")).await.unwrap();
+}

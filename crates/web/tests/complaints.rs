@@ -534,3 +534,89 @@ both_backends!(
             .all(|c| c["confirm_overdue"] == true && c["state"] == "registered"));
     }
 );
+
+both_backends!(complaint_pages_portal_pages_and_my_work, |db| {
+    let app = app(db).await;
+    let admin = login(&app, "admin", "admin123").await;
+    let portal = login(&app, "portal", DEMO_PASSWORD).await;
+    let get = |token: &str, path: &str| {
+        Request::get(path)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (status, html, _) = common::send(&app, get(&admin, "/complaints?overdue=1")).await;
+    assert_eq!(status, StatusCode::OK);
+    let html = String::from_utf8(html).unwrap();
+    assert!(
+        html.contains("电机异响") && html.contains("超时未确认"),
+        "the overdue demo complaint"
+    );
+    assert!(!html.contains("到货外箱破损"), "only the overdue ones");
+    // A serious complaint's 8D report prints.
+    let (_, list) = call(
+        &app,
+        "GET",
+        "/api/v1/complaints?state=closed&severity=serious",
+        &admin,
+        None,
+    )
+    .await;
+    let closed = list["items"][0]["id"].as_i64().unwrap();
+    let (status, html, _) = common::send(
+        &app,
+        get(&admin, &format!("/complaints/{closed}/print/capa")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let html = String::from_utf8(html).unwrap();
+    assert!(html.contains("D4 根本原因") && html.contains("浸漆"));
+    // The account manager of that customer has the survey task on "my work".
+    let customer = list["items"][0]["customer_id"].as_i64().unwrap();
+    let (_, c) = call(
+        &app,
+        "GET",
+        &format!("/api/v1/customers/{customer}"),
+        &admin,
+        None,
+    )
+    .await;
+    let manager = c["account_manager_id"].as_i64().unwrap();
+    let (_, users) = call(&app, "GET", "/api/v1/users", &admin, None).await;
+    let name = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == manager)
+        .unwrap()["username"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let am = login(&app, &name, DEMO_PASSWORD).await;
+    let (_, html, _) = common::send(&app, get(&am, "/my-work")).await;
+    let html = String::from_utf8(html).unwrap();
+    assert!(html.contains("满意度调查任务") && html.contains(&format!("/complaints/{closed}")));
+
+    // The portal: its own page; another company's case is not found; staff are sent back.
+    let (status, html, _) = common::send(&app, get(&portal, "/portal")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(String::from_utf8(html).unwrap().contains("portal-form"));
+    let (_, me) = call(&app, "GET", "/api/v1/auth/me", &portal, None).await;
+    let own = me["customer_id"].as_i64().unwrap();
+    let (_, all) = call(&app, "GET", "/api/v1/complaints?per_page=200", &admin, None).await;
+    let theirs = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["customer_id"] != own)
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let (status, html, _) =
+        common::send(&app, get(&portal, &format!("/portal/complaints/{theirs}"))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(String::from_utf8(html).unwrap().contains("portal-missing"));
+    let (status, _, headers) = common::send(&app, get(&admin, "/portal")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[header::LOCATION], "/complaints");
+});

@@ -10,6 +10,7 @@ mod requirements;
 mod session;
 mod workflow;
 
+pub(crate) use complaints::download as download_complaint_file;
 pub(crate) use requirements::{download as download_attachment, read_upload};
 
 /// The login shared with the login page: the session token, or why not.

@@ -1,9 +1,11 @@
 //! Server-rendered pages (F33) at the API's paths without `/api/v1`.
 
 mod changes;
+mod complaints;
 mod contracts;
 mod customers;
 mod orders;
+mod portal;
 mod process_audits;
 mod requirements;
 mod workflow;
@@ -130,6 +132,32 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/process-audits/{id}/report", post(process_audits::report))
         .route("/practices", get(process_audits::practices))
+        .route(
+            "/complaints",
+            get(complaints::list).post(complaints::register),
+        )
+        .route("/complaints/{id}", get(complaints::detail))
+        .route(
+            "/complaints/{id}/files",
+            post(complaints::upload).layer(axum::extract::DefaultBodyLimit::max(
+                reqloop_domain::attachment::MAX_BYTES + 64 * 1024,
+            )),
+        )
+        .route("/complaints/{id}/print/{what}", get(complaints::print))
+        .route("/complaints/{id}/{step}", post(complaints::step))
+        .route(
+            "/complaint-files/{id}",
+            get(crate::api::download_complaint_file),
+        )
+        .route("/portal/login", get(portal_login_page).post(login_submit))
+        .route("/portal", get(portal::home))
+        .route(
+            "/portal/complaints",
+            post(portal::submit).layer(axum::extract::DefaultBodyLimit::max(
+                reqloop_domain::attachment::MAX_BYTES + 64 * 1024,
+            )),
+        )
+        .route("/portal/complaints/{id}", get(portal::case))
         .route("/orders", get(orders::list))
         .route("/orders/{id}", get(orders::detail))
         .route("/orders/{id}/checks/{item}", post(orders::record_check))
@@ -176,7 +204,7 @@ pub const NAV: &[(&str, &str, bool)] = &[
     ("deliveries", "/orders", true),
     ("process_audits", "/process-audits", true),
     ("practices", "/practices", true),
-    ("complaints", "/complaints", false),
+    ("complaints", "/complaints", true),
     ("property", "/property", false),
     ("surveys", "/surveys", false),
     ("warnings", "/warnings", false),
@@ -323,6 +351,8 @@ struct LoginPage {
     next: String,
     username: String,
     error: String,
+    /// The customer portal's own sign-in page.
+    portal: bool,
 }
 
 #[derive(Deserialize)]
@@ -343,8 +373,21 @@ async fn login_page(
     headers: HeaderMap,
     Query(q): Query<NextQuery>,
 ) -> Response {
-    let t = auth::lang_of(&headers);
-    let csrf = auth::cookie(&headers, auth::PRE_COOKIE)
+    login_form(&s, &headers, q, false)
+}
+
+/// The customer portal's sign-in page (F17: portal users sign in apart from staff).
+async fn portal_login_page(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    login_form(&s, &headers, q, true)
+}
+
+fn login_form(s: &AppState, headers: &HeaderMap, q: NextQuery, portal: bool) -> Response {
+    let t = auth::lang_of(headers);
+    let csrf = auth::cookie(headers, auth::PRE_COOKIE)
         .map(str::to_owned)
         .unwrap_or_else(reqloop_store::random_token);
     let page = LoginPage {
@@ -353,11 +396,12 @@ async fn login_page(
         next: safe_next(q.next.as_deref()),
         username: String::new(),
         error: String::new(),
+        portal,
     };
     (
         [(
             header::SET_COOKIE,
-            auth::set_cookie(&s, auth::PRE_COOKIE, &csrf, 3600),
+            auth::set_cookie(s, auth::PRE_COOKIE, &csrf, 3600),
         )],
         render(&page),
     )
@@ -381,7 +425,19 @@ async fn login_submit(
                 &token,
                 reqloop_store::SESSION_HOURS * 3600,
             );
-            let to = safe_next(Some(&form.get("next")));
+            // Portal users land in the portal, whatever page they came from.
+            let portal_user = s
+                .store
+                .user_by_username(&username)
+                .await
+                .ok()
+                .flatten()
+                .is_some_and(|u| u.role == reqloop_domain::user::Role::Portal);
+            let to = if portal_user {
+                "/portal".to_string()
+            } else {
+                safe_next(Some(&form.get("next")))
+            };
             ([(header::SET_COOKIE, cookie)], Redirect::to(&to)).into_response()
         }
         Err(e) => {
@@ -397,6 +453,7 @@ async fn login_submit(
                 next: safe_next(Some(&form.get("next"))),
                 username,
                 error,
+                portal: form.get("portal") == "1",
             };
             (e.status, render(&page)).into_response()
         }

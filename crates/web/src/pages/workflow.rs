@@ -39,6 +39,10 @@ struct MyWorkPage {
     reviews: Vec<(ReviewRound, String)>,
     plan: Vec<WorkPlanEntry>,
     department: String,
+    /// Survey tasks left by closed serious complaints: (task, customer name).
+    surveys: Vec<(reqloop_store::SurveyTask, String)>,
+    /// Complaints waiting past their 4-hour confirmation.
+    unconfirmed: Vec<reqloop_store::Complaint>,
 }
 
 async fn my_work_view(s: &AppState, u: &PageUser, notice: String, status: StatusCode) -> Response {
@@ -82,10 +86,41 @@ async fn my_work_view(s: &AppState, u: &PageUser, notice: String, status: Status
             None => vec![],
         };
         let departments = s.store.departments().await?;
-        Ok::<_, AppError>((handoffs, rounds, plan, departments))
+        let surveys = if u
+            .actor
+            .require(reqloop_domain::access::Action::ComplaintHandle)
+            .is_ok()
+        {
+            s.store.survey_tasks(&u.actor).await?
+        } else {
+            vec![]
+        };
+        let ids: Vec<i64> = surveys.iter().map(|t| t.customer_id).collect();
+        let names = s.store.customer_names(&u.actor, &ids).await?;
+        let unconfirmed = s
+            .store
+            .list_complaints(
+                &u.actor,
+                &reqloop_store::ComplaintFilter {
+                    overdue: Some(true),
+                    per_page: Some(20),
+                    ..Default::default()
+                },
+                now,
+            )
+            .await?
+            .items;
+        let surveys = surveys
+            .into_iter()
+            .map(|t| {
+                let name = names.get(&t.customer_id).cloned().unwrap_or_default();
+                (t, name)
+            })
+            .collect();
+        Ok::<_, AppError>((handoffs, rounds, plan, departments, surveys, unconfirmed))
     }
     .await;
-    let (handoffs, rounds, plan, departments) = match loaded {
+    let (handoffs, rounds, plan, departments, surveys, unconfirmed) = match loaded {
         Ok(v) => v,
         Err(e) => return error_page(u, e),
     };
@@ -120,6 +155,8 @@ async fn my_work_view(s: &AppState, u: &PageUser, notice: String, status: Status
             .department_id
             .map(|d| dept_label(&u.t, &departments, d))
             .unwrap_or_default(),
+        surveys,
+        unconfirmed,
     };
     (status, render(&page)).into_response()
 }
