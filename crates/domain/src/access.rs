@@ -63,6 +63,10 @@ pub enum Action {
     ComplaintHandle,
     /// Verify the effect of a correction or CAPA (the quality department, 002§3.2).
     ComplaintVerify,
+    /// Read the customer property register (confidential items only for cleared roles).
+    PropertyRead,
+    /// Register, inspect, issue, report on and return customer property.
+    PropertyWrite,
     /// Read process audits, their reports and the shared excellent practices (F16).
     ProcessAuditRead,
     /// Plan process audits, grade their checklists and report them.
@@ -119,6 +123,11 @@ pub fn permits(role: Role, action: Action) -> bool {
         ComplaintRead | ComplaintRegister => true,
         ComplaintHandle => !matches!(role, Portal | Executive),
         ComplaintVerify => matches!(role, Admin | QualityEngineer),
+        PropertyRead => !matches!(role, Portal),
+        PropertyWrite => matches!(
+            role,
+            Admin | MarketingManager | AccountManager | QualityEngineer | ProjectManager | Reviewer
+        ),
         ProcessAuditRead => !matches!(role, Portal),
         ProcessAuditWrite => matches!(role, Admin | QualityEngineer | MarketingManager),
         AuditRead | UserManage | SettingsManage => role == Admin,
@@ -188,6 +197,15 @@ pub fn cleared_for_changes(actor: &Actor) -> bool {
             | Role::ProjectManager
             | Role::QualityEngineer
             | Role::Executive
+    )
+}
+
+/// Whether the actor sees confidential customer property (002§4.4C: customers' technical
+/// data is not passed on without their permission).
+pub fn sees_confidential_property(actor: &Actor) -> bool {
+    matches!(
+        actor.role,
+        Role::Admin | Role::MarketingManager | Role::Executive | Role::QualityEngineer
     )
 }
 

@@ -22,6 +22,7 @@ pub mod ids;
 pub mod order;
 pub mod process_audit;
 pub mod project;
+pub mod property;
 pub mod region;
 pub mod requirement;
 pub mod review;

@@ -52,6 +52,10 @@ const TABLES: &[&str] = &[
     "complaint_recusals",
     "complaint_files",
     "survey_tasks",
+    "property",
+    "property_uses",
+    "property_reports",
+    "property_incidents",
     "settings",
     "code_counters",
     "audit_log",
@@ -90,6 +94,10 @@ const IDENTITY_TABLES: &[&str] = &[
     "complaints",
     "complaint_files",
     "survey_tasks",
+    "property",
+    "property_uses",
+    "property_reports",
+    "property_incidents",
 ];
 
 /// Columns that may point at rows restored later (portal users at customers, merged

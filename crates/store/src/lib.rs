@@ -15,6 +15,7 @@ mod jobs;
 mod orders;
 mod process_audits;
 mod projects;
+mod property;
 mod requirements;
 mod reviews;
 mod settings;
@@ -40,6 +41,10 @@ pub use db::{Backend, Page, Store, Who};
 pub use handoffs::{HandoffFilter, WorkPlanEntry};
 pub use orders::{Order, OrderFilter, OrderSummary};
 pub use process_audits::{AuditItem, AuditReport, Practice, ProcessAudit, ProcessAuditFilter};
+pub use property::{
+    Incident, Inspection, NewIncident, Property, PropertyFilter, PropertyMove, PropertyReport,
+    PropertyUse,
+};
 pub use requirements::{
     FeedbackEntry, Item, LedgerRow, RequirementFilter, Responsible, SimilarRequirement,
     StageOutput, Transition,

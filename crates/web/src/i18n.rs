@@ -105,6 +105,9 @@ mod tests {
             include_str!("pages/orders.rs"),
             include_str!("pages/process_audits.rs"),
             include_str!("pages/complaints.rs"),
+            include_str!("pages/property.rs"),
+            include_str!("../templates/property_list.html"),
+            include_str!("../templates/property.html"),
             include_str!("pages/portal.rs"),
             include_str!("../templates/complaints.html"),
             include_str!("../templates/complaint.html"),
@@ -208,6 +211,17 @@ mod tests {
         keys.extend(AuditScope::ALL.iter().map(|v| format!("ascope.{v}")));
         keys.extend(AuditStatus::ALL.iter().map(|v| format!("paudit.{v}")));
         for e in [AuditError::Reported, AuditError::Ungraded] {
+            keys.push(format!("rule.{}", e.code()));
+        }
+        use reqloop_domain::property::{IncidentKind, PropertyError, PropertyKind, PropertyState};
+        keys.extend(PropertyState::ALL.iter().map(|v| format!("pstate.{v}")));
+        keys.extend(PropertyKind::ALL.iter().map(|v| format!("pkind.{v}")));
+        keys.extend(IncidentKind::ALL.iter().map(|v| format!("incident.{v}")));
+        for e in [
+            PropertyError::WrongState,
+            PropertyError::IncidentUnreported,
+            PropertyError::Returned,
+        ] {
             keys.push(format!("rule.{}", e.code()));
         }
         use reqloop_domain::complaint::{

@@ -152,6 +152,7 @@ pub async fn load(store: &Store, now: DateTime<Utc>) -> Result<Loaded> {
     load_changes(store, &admin, &staff, now).await?;
     load_process_audits(store, &staff, now).await?;
     load_complaints(store, &admin, &staff, now).await?;
+    load_property(store, &staff, now).await?;
     let mut portal = new_user("portal", "客户门户演示", DEMO_PASSWORD, Role::Portal);
     portal.customer_id = first_customer;
     users.push(store.create_user(&system, portal, now).await?);
@@ -1457,6 +1458,167 @@ async fn load_complaints(
                 worked + chrono::Duration::hours(8),
             )
             .await?;
+    }
+    Ok(())
+}
+
+/// Customer property (F19): tooling on loan, a confidential drawing (controlled number, the
+/// "外来文件" mark), software returned, customer-supplied parts with a reported damage, and a
+/// sample waiting for inspection.
+async fn load_property(store: &Store, staff: &[Actor], now: DateTime<Utc>) -> Result<()> {
+    use reqloop_domain::property::{IncidentKind, PropertyKind, ReceiptFields};
+    let Some(marketing) = staff.iter().find(|a| a.username == "marketing") else {
+        return Ok(());
+    };
+    let quality = staff
+        .iter()
+        .find(|a| a.role == Role::QualityEngineer)
+        .unwrap_or(marketing);
+    // (customer, name, kind, quantity, unit, confidential, what happens)
+    let items: [(i64, &str, PropertyKind, i64, &str, bool, &str); 5] = [
+        (
+            1,
+            "牵引电机型式试验工装",
+            PropertyKind::Tooling,
+            2,
+            "套",
+            false,
+            "issued",
+        ),
+        (
+            2,
+            "辅助变流器总装图（客户图纸）",
+            PropertyKind::Document,
+            1,
+            "份",
+            true,
+            "stored",
+        ),
+        (
+            3,
+            "车载通信测试软件 V2.1",
+            PropertyKind::Software,
+            1,
+            "套",
+            false,
+            "returned",
+        ),
+        (
+            4,
+            "客供轴承 6312-2RS",
+            PropertyKind::Material,
+            200,
+            "件",
+            false,
+            "incident",
+        ),
+        (
+            5,
+            "外观限度样品",
+            PropertyKind::Sample,
+            3,
+            "件",
+            false,
+            "received",
+        ),
+    ];
+    for (customer, name, kind, quantity, unit, confidential, what) in items {
+        let f = ReceiptFields {
+            customer_id: customer,
+            name: name.into(),
+            kind,
+            quantity,
+            unit: unit.into(),
+            received_on: "2026-10-12".into(),
+            confidential,
+            note: String::new(),
+        };
+        let p = store.receive_property(marketing, f, now).await?;
+        if what == "received" {
+            continue;
+        }
+        let p = store
+            .inspect_property(
+                quality,
+                p.id,
+                crate::Inspection {
+                    version: p.version,
+                    passed: true,
+                    note: "外观完好，数量与清单一致".into(),
+                    location: if kind.controlled() {
+                        "文控中心资料柜 A-3".into()
+                    } else {
+                        "成品库 2 号区".into()
+                    },
+                },
+                now,
+            )
+            .await?;
+        match what {
+            "issued" => {
+                store
+                    .issue_property(
+                        marketing,
+                        p.id,
+                        crate::PropertyMove {
+                            version: p.version,
+                            to: "试验站 王工".into(),
+                            purpose: "型式试验".into(),
+                            note: String::new(),
+                        },
+                        now,
+                    )
+                    .await?;
+            }
+            "returned" => {
+                let p = store
+                    .report_property(
+                        marketing,
+                        p.id,
+                        "软件已用于出厂测试，运行正常，计划本月归还",
+                        now,
+                    )
+                    .await?;
+                store
+                    .return_property(
+                        marketing,
+                        p.id,
+                        crate::PropertyMove {
+                            version: p.version,
+                            to: String::new(),
+                            purpose: String::new(),
+                            note: "快递归还，单号 SF1234567890".into(),
+                        },
+                        now,
+                    )
+                    .await?;
+            }
+            "incident" => {
+                let p = store
+                    .property_incident(
+                        marketing,
+                        p.id,
+                        crate::NewIncident {
+                            kind: IncidentKind::Damage,
+                            description: "搬运中 2 件外圈磕碰".into(),
+                        },
+                        now,
+                    )
+                    .await?;
+                if let Some(i) = p.incidents.first() {
+                    store
+                        .incident_reported(
+                            marketing,
+                            p.id,
+                            i.id,
+                            "11 月 3 日邮件告知客户采购部，客户同意补发",
+                            now,
+                        )
+                        .await?;
+                }
+            }
+            _ => {}
+        }
     }
     Ok(())
 }

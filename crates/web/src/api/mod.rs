@@ -6,6 +6,7 @@ mod complaints;
 mod contracts;
 mod customers;
 mod process_audits;
+mod property;
 mod requirements;
 mod session;
 mod workflow;
@@ -201,6 +202,21 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/complaint-files/{id}", get(complaints::download))
         .route("/api/v1/survey-tasks", get(complaints::survey_tasks))
+        .route(
+            "/api/v1/property",
+            get(property::list).post(property::receive),
+        )
+        .route("/api/v1/property/{id}", get(property::get))
+        .route("/api/v1/property/{id}/inspection", post(property::inspect))
+        .route("/api/v1/property/{id}/issue", post(property::issue))
+        .route("/api/v1/property/{id}/back", post(property::back))
+        .route("/api/v1/property/{id}/return", post(property::give_back))
+        .route("/api/v1/property/{id}/reports", post(property::report))
+        .route("/api/v1/property/{id}/incidents", post(property::incident))
+        .route(
+            "/api/v1/property/{id}/incidents/{incident_id}/reported",
+            post(property::reported),
+        )
         .route("/api/v1/work-standard", get(workflow::standard))
         .route(
             "/api/v1/work-standard/versions",
@@ -371,6 +387,8 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
         complaints::assign, complaints::recusal, complaints::correct, complaints::save_capa, complaints::submit_capa,
         complaints::verify, complaints::reply, complaints::close, complaints::upload, complaints::download,
         complaints::survey_tasks,
+        property::list, property::receive, property::get, property::inspect, property::issue, property::back,
+        property::give_back, property::report, property::incident, property::reported,
         admin::users, admin::create_user, admin::departments, admin::set_head, admin::audit, admin::code_rule, admin::set_code_rule, admin::projects, admin::create_project,
     ),
     components(schemas(ErrorBody, ErrorDetail)),

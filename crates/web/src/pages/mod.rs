@@ -7,6 +7,7 @@ mod customers;
 mod orders;
 mod portal;
 mod process_audits;
+mod property;
 mod requirements;
 mod workflow;
 
@@ -158,6 +159,13 @@ pub fn routes() -> Router<AppState> {
             )),
         )
         .route("/portal/complaints/{id}", get(portal::case))
+        .route("/property", get(property::list).post(property::receive))
+        .route("/property/{id}", get(property::detail))
+        .route("/property/{id}/{step}", post(property::step))
+        .route(
+            "/property/{id}/incidents/{incident_id}/reported",
+            post(property::incident_reported),
+        )
         .route("/orders", get(orders::list))
         .route("/orders/{id}", get(orders::detail))
         .route("/orders/{id}/checks/{item}", post(orders::record_check))
@@ -205,7 +213,7 @@ pub const NAV: &[(&str, &str, bool)] = &[
     ("process_audits", "/process-audits", true),
     ("practices", "/practices", true),
     ("complaints", "/complaints", true),
-    ("property", "/property", false),
+    ("property", "/property", true),
     ("surveys", "/surveys", false),
     ("warnings", "/warnings", false),
     ("kpis", "/kpis", false),
