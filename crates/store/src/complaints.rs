@@ -298,6 +298,15 @@ pub struct CapaDraft {
     pub customer_template: bool,
 }
 
+/// What a portal user reads of their case: not who inside the company works on it.
+fn for_viewer(actor: &Actor, mut k: Complaint) -> Complaint {
+    if actor.role == reqloop_domain::user::Role::Portal {
+        k.investigator_id = None;
+        k.verifier_id = None;
+    }
+    k
+}
+
 /// Who sees a complaint: those who see its customer (portal users: their company's), and the
 /// people working on it — the investigator, the verifier and the responsible department.
 fn complaint_scope(c: &mut Conditions, actor: &Actor) {
@@ -368,7 +377,7 @@ impl Store {
             .await?;
         let items = rows
             .into_iter()
-            .map(|r| r.into_complaint(now))
+            .map(|r| r.into_complaint(now).map(|k| for_viewer(actor, k)))
             .collect::<Result<_>>()?;
         Ok(Page { items, total })
     }
@@ -388,7 +397,7 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?
             .ok_or(Error::NotFound)?;
-        let mut k = row.into_complaint(now)?;
+        let mut k = for_viewer(actor, row.into_complaint(now)?);
         k.files = sqlx::query_as(
             "SELECT id, complaint_id, file_name, content_type, size, created_by, created_at \
              FROM complaint_files WHERE complaint_id = $1 ORDER BY id",
