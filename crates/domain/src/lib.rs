@@ -28,6 +28,7 @@ pub mod requirement;
 pub mod review;
 pub mod similarity;
 pub mod standard;
+pub mod survey;
 pub mod time;
 pub mod user;
 
