@@ -186,7 +186,7 @@ pub fn response_rate(invited: i64, answered: i64) -> Option<f64> {
 }
 
 /// Aspects from strongest to weakest: by mean, then the smaller dissatisfied share, then name.
-pub fn rank<'a>(aspects: &'a [(String, Histogram)]) -> Vec<&'a (String, Histogram)> {
+pub fn rank(aspects: &[(String, Histogram)]) -> Vec<&(String, Histogram)> {
     let mut v: Vec<_> = aspects.iter().filter(|(_, h)| count(h) > 0).collect();
     v.sort_by(|(a, ha), (b, hb)| {
         let ma = mean(ha).unwrap_or(0.0);
