@@ -67,6 +67,10 @@ pub enum Action {
     PropertyRead,
     /// Register, inspect, issue, report on and return customer property.
     PropertyWrite,
+    /// Read survey campaigns and their analysis.
+    SurveyRead,
+    /// Start and close campaigns, enter answers taken on site.
+    SurveyManage,
     /// Read process audits, their reports and the shared excellent practices (F16).
     ProcessAuditRead,
     /// Plan process audits, grade their checklists and report them.
@@ -128,6 +132,8 @@ pub fn permits(role: Role, action: Action) -> bool {
             role,
             Admin | MarketingManager | AccountManager | QualityEngineer | ProjectManager | Reviewer
         ),
+        SurveyRead => !matches!(role, Portal),
+        SurveyManage => matches!(role, Admin | MarketingManager | AccountManager),
         ProcessAuditRead => !matches!(role, Portal),
         ProcessAuditWrite => matches!(role, Admin | QualityEngineer | MarketingManager),
         AuditRead | UserManage | SettingsManage => role == Admin,

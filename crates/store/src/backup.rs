@@ -56,6 +56,11 @@ const TABLES: &[&str] = &[
     "property_uses",
     "property_reports",
     "property_incidents",
+    "survey_templates",
+    "survey_template_versions",
+    "survey_campaigns",
+    "survey_invitations",
+    "survey_answers",
     "settings",
     "code_counters",
     "audit_log",
@@ -98,6 +103,10 @@ const IDENTITY_TABLES: &[&str] = &[
     "property_uses",
     "property_reports",
     "property_incidents",
+    "survey_templates",
+    "survey_campaigns",
+    "survey_invitations",
+    "survey_answers",
 ];
 
 /// Columns that may point at rows restored later (portal users at customers, merged

@@ -20,6 +20,7 @@ mod requirements;
 mod reviews;
 mod settings;
 mod standard;
+mod surveys;
 #[doc(hidden)]
 pub mod testing;
 mod users;
@@ -51,6 +52,10 @@ pub use requirements::{
 };
 pub use reviews::{NewReview, ReviewAnswer, ReviewFilter, ReviewRound};
 pub use standard::StandardVersion;
+pub use surveys::{
+    Analysis, AnalysisQuery, AspectDistribution, Campaign, CampaignFilter, Invitation,
+    OpenInvitation,
+};
 pub use users::{random_token, LoginOutcome, SessionInfo, SESSION_HOURS};
 
 use reqloop_domain::FieldErrors;

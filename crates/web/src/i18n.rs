@@ -106,6 +106,8 @@ mod tests {
             include_str!("pages/process_audits.rs"),
             include_str!("pages/complaints.rs"),
             include_str!("pages/property.rs"),
+            include_str!("pages/survey_public.rs"),
+            include_str!("../templates/survey_public.html"),
             include_str!("../templates/property_list.html"),
             include_str!("../templates/property.html"),
             include_str!("pages/portal.rs"),

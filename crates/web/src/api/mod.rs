@@ -9,6 +9,7 @@ mod process_audits;
 mod property;
 mod requirements;
 mod session;
+mod surveys;
 mod workflow;
 
 pub(crate) use complaints::download as download_complaint_file;
@@ -217,6 +218,18 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/property/{id}/incidents/{incident_id}/reported",
             post(property::reported),
         )
+        .route("/api/v1/surveys", get(surveys::list).post(surveys::create))
+        .route("/api/v1/surveys/{id}", get(surveys::get))
+        .route(
+            "/api/v1/surveys/{id}/invitations",
+            get(surveys::invitations),
+        )
+        .route("/api/v1/surveys/{id}/close", post(surveys::close))
+        .route("/api/v1/survey-analysis", get(surveys::analysis))
+        .route(
+            "/api/v1/s/{token}",
+            get(surveys::open).post(surveys::answer),
+        )
         .route("/api/v1/work-standard", get(workflow::standard))
         .route(
             "/api/v1/work-standard/versions",
@@ -389,6 +402,8 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
         complaints::survey_tasks,
         property::list, property::receive, property::get, property::inspect, property::issue, property::back,
         property::give_back, property::report, property::incident, property::reported,
+        surveys::list, surveys::create, surveys::get, surveys::invitations, surveys::close, surveys::analysis,
+        surveys::open, surveys::answer,
         admin::users, admin::create_user, admin::departments, admin::set_head, admin::audit, admin::code_rule, admin::set_code_rule, admin::projects, admin::create_project,
     ),
     components(schemas(ErrorBody, ErrorDetail)),

@@ -9,6 +9,7 @@ mod portal;
 mod process_audits;
 mod property;
 mod requirements;
+mod survey_public;
 mod workflow;
 
 /// Template filters (askama finds `filters` in the template's scope).
@@ -165,6 +166,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/property/{id}/incidents/{incident_id}/reported",
             post(property::incident_reported),
+        )
+        .route(
+            "/s/{token}",
+            get(survey_public::show).post(survey_public::submit),
         )
         .route("/orders", get(orders::list))
         .route("/orders/{id}", get(orders::detail))
