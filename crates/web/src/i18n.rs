@@ -107,6 +107,10 @@ mod tests {
             include_str!("pages/complaints.rs"),
             include_str!("pages/property.rs"),
             include_str!("pages/survey_public.rs"),
+            include_str!("pages/surveys.rs"),
+            include_str!("../templates/surveys.html"),
+            include_str!("../templates/survey_campaign.html"),
+            include_str!("../templates/survey_analysis.html"),
             include_str!("../templates/survey_public.html"),
             include_str!("../templates/property_list.html"),
             include_str!("../templates/property.html"),
@@ -215,6 +219,9 @@ mod tests {
         for e in [AuditError::Reported, AuditError::Ungraded] {
             keys.push(format!("rule.{}", e.code()));
         }
+        use reqloop_domain::survey::{CampaignKind, CampaignStatus};
+        keys.extend(CampaignKind::ALL.iter().map(|v| format!("campaign.{v}")));
+        keys.extend(CampaignStatus::ALL.iter().map(|v| format!("cstatus.{v}")));
         use reqloop_domain::property::{IncidentKind, PropertyError, PropertyKind, PropertyState};
         keys.extend(PropertyState::ALL.iter().map(|v| format!("pstate.{v}")));
         keys.extend(PropertyKind::ALL.iter().map(|v| format!("pkind.{v}")));

@@ -219,3 +219,69 @@ both_backends!(
         assert_eq!(db.store.verify_audit().await.unwrap().result, Ok(()));
     }
 );
+
+both_backends!(survey_pages_start_a_campaign_and_chart_the_analysis, |db| {
+    let app = app(db).await;
+    let marketing = login(&app, "marketing", DEMO_PASSWORD).await;
+    let form = |path: &str, body: &str| {
+        Request::post(path)
+            .header(header::AUTHORIZATION, format!("Bearer {marketing}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    let get = |path: &str| {
+        Request::get(path)
+            .header(header::AUTHORIZATION, format!("Bearer {marketing}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (status, html, _) = common::send(
+        &app,
+        form(
+            "/surveys",
+            "kind=on_site&title=&period_start=2026-11-01&period_end=2026-11-30",
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(String::from_utf8(html).unwrap().contains("err-title"));
+    let (status, _, headers) = common::send(&app, form("/surveys",
+        "kind=on_site&title=%E7%8E%B0%E5%9C%BA&period_start=2026-11-01&period_end=2026-11-30&customer_ids=1&customer_ids=2")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let at = headers[header::LOCATION].to_str().unwrap().to_string();
+    let (_, html, _) = common::send(&app, get(&at)).await;
+    let html = String::from_utf8(html).unwrap();
+    let token = html
+        .split("href=\"/s/")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let (_, q) = call(&app, "GET", &format!("/api/v1/s/{token}"), "", None).await;
+    let (status, _) = call(
+        &app,
+        "POST",
+        &format!("/api/v1/s/{token}"),
+        "",
+        Some(answers(&q, 4)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, html, _) = common::send(
+        &app,
+        get("/survey-analysis?from=2026-01-01&to=2099-12-31&by=grade"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let html = String::from_utf8(html).unwrap();
+    assert!(
+        html.contains("<svg") && html.contains("hist-bar score-4"),
+        "a real chart"
+    );
+    let (_, html, _) =
+        common::send(&app, get("/survey-analysis?from=2001-01-01&to=2001-12-31")).await;
+    assert!(String::from_utf8(html).unwrap().contains("analysis-empty"));
+});

@@ -10,6 +10,7 @@ mod process_audits;
 mod property;
 mod requirements;
 mod survey_public;
+mod surveys;
 mod workflow;
 
 /// Template filters (askama finds `filters` in the template's scope).
@@ -167,6 +168,10 @@ pub fn routes() -> Router<AppState> {
             "/property/{id}/incidents/{incident_id}/reported",
             post(property::incident_reported),
         )
+        .route("/surveys", get(surveys::list).post(surveys::create))
+        .route("/surveys/{id}", get(surveys::campaign))
+        .route("/surveys/{id}/close", post(surveys::close))
+        .route("/survey-analysis", get(surveys::analysis))
         .route(
             "/s/{token}",
             get(survey_public::show).post(survey_public::submit),
@@ -219,7 +224,7 @@ pub const NAV: &[(&str, &str, bool)] = &[
     ("practices", "/practices", true),
     ("complaints", "/complaints", true),
     ("property", "/property", true),
-    ("surveys", "/surveys", false),
+    ("surveys", "/surveys", true),
     ("warnings", "/warnings", false),
     ("kpis", "/kpis", false),
     ("reports", "/reports", false),
