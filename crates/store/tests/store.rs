@@ -657,6 +657,31 @@ both_backends!(demo_loads_once_and_backup_restores_identically, |db| {
             .unwrap();
         assert!(found.total >= 1, "a demo complaint {state}");
     }
+    // Two years of survey answers, grade A happier than C.
+    let a = db
+        .store
+        .survey_analysis(&reqloop_store::AnalysisQuery {
+            from: "2025-01-01".into(),
+            to: "2026-12-31".into(),
+            by: Some("grade".into()),
+        })
+        .await
+        .unwrap();
+    let mean_of = |g: &str| {
+        let h = a
+            .aspects
+            .iter()
+            .filter(|d| d.category == g)
+            .fold([0i64; 5], |mut acc, d| {
+                for (x, y) in acc.iter_mut().zip(d.histogram) {
+                    *x += y;
+                }
+                acc
+            });
+        reqloop_domain::survey::mean(&h).unwrap()
+    };
+    assert!(mean_of("A") > mean_of("C"), "the demo shows a difference");
+    assert!(a.answered > 0 && a.invited > a.answered);
     let mut first = Vec::new();
     db.store.backup(&mut first).await.unwrap();
     let target = TestDb::new(db.store.backend()).await;
