@@ -828,3 +828,91 @@ async fn click_and_wait_portal(c: &Client, button: Locator<'_>) {
     }
     c.wait().for_element(Locator::Css("main")).await.unwrap();
 }
+
+/// A customer answers a survey through its public link (no sign-in, a phone-sized form) and the
+/// answer shows in the analysis (F20, F21).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_survey_answered_through_its_public_link_shows_in_the_analysis() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let base = start_server(&db).await;
+    let (_driver, c) = start_driver().await;
+    let admin = reqloop_domain::access::Actor {
+        user_id: reqloop_domain::ids::UserId(1),
+        username: "admin".into(),
+        role: reqloop_domain::user::Role::Admin,
+        department_id: None,
+        customer_id: None,
+        scope: reqloop_domain::user::DataScope::All,
+    };
+    let now = chrono::Utc::now();
+    let today = reqloop_domain::time::shanghai_date(now).to_string();
+    let g = db
+        .store
+        .create_campaign(
+            &admin,
+            reqloop_domain::survey::CampaignFields {
+                kind: reqloop_domain::survey::CampaignKind::OnSite,
+                title: "登门调查".into(),
+                period_start: today.clone(),
+                period_end: today.clone(),
+                account_manager_id: None,
+                customer_ids: vec![1],
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let token = db
+        .store
+        .invitations(&admin, g.id, None, None)
+        .await
+        .unwrap()
+        .items[0]
+        .token
+        .clone();
+    let analysis = format!("{base}/survey-analysis?from={today}&to={today}");
+    let quality_n = |c: Client| async move {
+        c.find(Locator::Css("#aspect--quality .n"))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?
+            .parse::<i64>()
+            .ok()
+    };
+
+    log_in(&c, &base, "admin", "admin123").await;
+    c.goto(&analysis).await.unwrap();
+    let before = quality_n(c.clone()).await.unwrap_or(0);
+    c.delete_all_cookies().await.unwrap();
+
+    // The customer, not signed in.
+    c.goto(&format!("{base}/s/{token}")).await.unwrap();
+    c.wait()
+        .for_element(Locator::Id("survey-form"))
+        .await
+        .unwrap();
+    let radios = c
+        .find_all(Locator::Css("input[type=radio][value='5']"))
+        .await
+        .unwrap();
+    assert!(radios.len() >= 5);
+    for r in radios {
+        r.click().await.unwrap();
+    }
+    click_and_wait_portal(&c, Locator::Id("survey-submit")).await;
+    assert!(c.find(Locator::Id("survey-thanks")).await.is_ok());
+    screenshot(&c, "survey-thanks").await;
+    // The link works once.
+    c.goto(&format!("{base}/s/{token}")).await.unwrap();
+    assert!(c.find(Locator::Id("survey-missing")).await.is_ok());
+
+    log_in(&c, &base, "admin", "admin123").await;
+    c.goto(&analysis).await.unwrap();
+    let after = quality_n(c.clone()).await.unwrap();
+    assert_eq!(after, before + 2, "two quality questions answered");
+    screenshot(&c, "survey-analysis").await;
+    c.close().await.unwrap();
+    db.finish().await;
+}
