@@ -621,6 +621,28 @@ impl Store {
         self.get_complaint(actor, k.id, now).await
     }
 
+    /// `finish_step` for the steps that record a note with who and when.
+    #[allow(clippy::too_many_arguments)]
+    async fn finish_noted(
+        &self,
+        tx: WriteTx,
+        actor: &Actor,
+        k: &Complaint,
+        to: ComplaintState,
+        step: &str,
+        columns: [&str; 3],
+        note: String,
+        now: DateTime<Utc>,
+    ) -> Result<Complaint> {
+        let args = vec![
+            Arg::Text(note),
+            Arg::Text(actor.username.clone()),
+            Arg::Text(to_db(now)),
+        ];
+        self.finish_step(tx, actor, k, to, step, &columns, args, now)
+            .await
+    }
+
     /// Confirmed with the customer (what was confirmed, how, the degree and the trend).
     pub async fn confirm_complaint(
         &self,
@@ -633,19 +655,14 @@ impl Store {
         let (k, to, tx) = self
             .begin_step(actor, id, n.version, ComplaintStep::Confirm, now)
             .await?;
-        let at = to_db(now);
-        self.finish_step(
+        self.finish_noted(
             tx,
             actor,
             &k,
             to,
             "confirm",
-            &["confirm_note", "confirmed_by", "confirmed_at"],
-            vec![
-                Arg::Text(note),
-                Arg::Text(actor.username.clone()),
-                Arg::Text(at),
-            ],
+            ["confirm_note", "confirmed_by", "confirmed_at"],
+            note,
             now,
         )
         .await
@@ -855,19 +872,14 @@ impl Store {
         let (k, to, tx) = self
             .begin_step(actor, id, n.version, ComplaintStep::Correct, now)
             .await?;
-        let at = to_db(now);
-        self.finish_step(
+        self.finish_noted(
             tx,
             actor,
             &k,
             to,
             "correct",
-            &["correction", "corrected_by", "corrected_at"],
-            vec![
-                Arg::Text(evidence),
-                Arg::Text(actor.username.clone()),
-                Arg::Text(at),
-            ],
+            ["correction", "corrected_by", "corrected_at"],
+            evidence,
             now,
         )
         .await
@@ -978,8 +990,7 @@ impl Store {
             let tx = self.write(&Who::from(actor), now).await?;
             (k, back, tx)
         };
-        let at = to_db(now);
-        self.finish_step(
+        self.finish_noted(
             tx,
             actor,
             &k,
@@ -989,12 +1000,8 @@ impl Store {
             } else {
                 "verify_fail"
             },
-            &["verify_note", "verified_by", "verified_at"],
-            vec![
-                Arg::Text(note),
-                Arg::Text(actor.username.clone()),
-                Arg::Text(at),
-            ],
+            ["verify_note", "verified_by", "verified_at"],
+            note,
             now,
         )
         .await

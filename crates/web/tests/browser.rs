@@ -111,6 +111,18 @@ async fn screenshot(c: &Client, name: &str) {
     }
 }
 
+/// The demo's administrator, for setting up data through the store.
+fn demo_admin() -> reqloop_domain::access::Actor {
+    reqloop_domain::access::Actor {
+        user_id: reqloop_domain::ids::UserId(1),
+        username: "admin".into(),
+        role: reqloop_domain::user::Role::Admin,
+        department_id: None,
+        customer_id: None,
+        scope: reqloop_domain::user::DataScope::All,
+    }
+}
+
 /// Signs in through the login page.
 async fn log_in(c: &Client, base: &str, user: &str, password: &str) {
     c.goto(&format!("{base}/login")).await.unwrap();
@@ -386,14 +398,7 @@ async fn log_in_filter_customers_open_one_and_create_one() {
 
     // A review round through the UI: a requirement waiting in review, started, answered cell by
     // cell (the administrator may answer every aspect) and approved.
-    let admin = reqloop_domain::access::Actor {
-        user_id: reqloop_domain::ids::UserId(1),
-        username: "admin".into(),
-        role: reqloop_domain::user::Role::Admin,
-        department_id: None,
-        customer_id: None,
-        scope: reqloop_domain::user::DataScope::All,
-    };
+    let admin = demo_admin();
     let plain = db
         .store
         .list_customers(&admin, &Default::default())
@@ -543,14 +548,7 @@ async fn raise_rereview_and_approve_a_change_then_read_the_diff() {
     let db = TestDb::new(Backend::Sqlite).await;
     let base = start_server(&db).await;
     let (_driver, c) = start_driver().await;
-    let admin = reqloop_domain::access::Actor {
-        user_id: reqloop_domain::ids::UserId(1),
-        username: "admin".into(),
-        role: reqloop_domain::user::Role::Admin,
-        department_id: None,
-        customer_id: None,
-        scope: reqloop_domain::user::DataScope::All,
-    };
+    let admin = demo_admin();
     let plain = db
         .store
         .list_customers(&admin, &Default::default())
@@ -836,14 +834,7 @@ async fn a_survey_answered_through_its_public_link_shows_in_the_analysis() {
     let db = TestDb::new(Backend::Sqlite).await;
     let base = start_server(&db).await;
     let (_driver, c) = start_driver().await;
-    let admin = reqloop_domain::access::Actor {
-        user_id: reqloop_domain::ids::UserId(1),
-        username: "admin".into(),
-        role: reqloop_domain::user::Role::Admin,
-        department_id: None,
-        customer_id: None,
-        scope: reqloop_domain::user::DataScope::All,
-    };
+    let admin = demo_admin();
     let now = chrono::Utc::now();
     let today = reqloop_domain::time::shanghai_date(now).to_string();
     let g = db
