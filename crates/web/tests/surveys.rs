@@ -51,6 +51,29 @@ both_backends!(
         assert_eq!(tokens.len(), 3);
         assert!(tokens.iter().all(|t| t.len() >= 32), "unguessable");
 
+        let (_, before) = call(
+            &app,
+            "GET",
+            "/api/v1/survey-analysis?from=2026-01-01&to=2099-12-31",
+            &marketing,
+            None,
+        )
+        .await;
+        let quality_before: Vec<i64> = before["aspects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["aspect"] == "quality")
+            .map(|d| {
+                d["histogram"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_i64().unwrap())
+                    .collect()
+            })
+            .unwrap_or_else(|| vec![0; 5]);
+
         // The public link: no sign-in.
         let (status, q) = call(&app, "GET", &format!("/api/v1/s/{}", tokens[0]), "", None).await;
         assert_eq!(status, StatusCode::OK, "{q}");
@@ -138,7 +161,7 @@ both_backends!(
         assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&html));
         assert!(String::from_utf8(html).unwrap().contains("survey-thanks"));
 
-        // Analysis: two answers per question, one 5 and one 2.
+        // Analysis: the two answers add one 5 and one 2 per quality question to the demo's.
         let (_, a) = call(
             &app,
             "GET",
@@ -153,13 +176,30 @@ both_backends!(
             .iter()
             .find(|d| d["aspect"] == "quality")
             .unwrap();
+        let after: Vec<i64> = quality["histogram"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_i64().unwrap())
+            .collect();
+        let delta: Vec<i64> = after
+            .iter()
+            .zip(&quality_before)
+            .map(|(a, b)| a - b)
+            .collect();
+        assert_eq!(delta, vec![0, 2, 0, 0, 2], "two questions × (5, 2)");
+        let n: i64 = after.iter().sum();
+        let sum: i64 = after
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (i as i64 + 1) * c)
+            .sum();
+        assert_eq!(quality["count"], n);
+        assert_eq!(quality["mean"], json!(sum as f64 / n as f64));
         assert_eq!(
-            quality["histogram"],
-            json!([0, 2, 0, 0, 2]),
-            "two questions × (5, 2)"
+            quality["dissatisfied"],
+            json!((after[0] + after[1]) as f64 / n as f64)
         );
-        assert_eq!(quality["mean"], json!(3.5));
-        assert_eq!(quality["dissatisfied"], json!(0.5));
         assert!(a["invited"].as_i64().unwrap() >= 3 && a["answered"].as_i64().unwrap() >= 2);
         let (_, by_grade) = call(
             &app,
