@@ -192,6 +192,12 @@ pub fn task_department(actor: &Actor) -> Option<DepartmentId> {
     }
 }
 
+/// Whether the actor may act for a department (confirm its change notices): its members, and
+/// administrators for any.
+pub fn acts_for_department(actor: &Actor, department: DepartmentId) -> bool {
+    actor.role == Role::Admin || actor.department_id == Some(department)
+}
+
 /// Whether the actor sees every change record in its requirement scope; others (department
 /// reviewers) see only the changes notified to their department (002§4.2C "严格保留和保密").
 pub fn cleared_for_changes(actor: &Actor) -> bool {

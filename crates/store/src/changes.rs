@@ -957,9 +957,7 @@ impl Store {
     ) -> Result<Change> {
         s.validate(true)?;
         let g = self.get_change(actor, id).await?;
-        if actor.role != reqloop_domain::user::Role::Admin
-            && actor.department_id != Some(DepartmentId(department))
-        {
+        if !access::acts_for_department(actor, DepartmentId(department)) {
             return Err(Error::Forbidden("other_department"));
         }
         let Some(notice) = g.notices.iter().find(|n| n.department_id == department) else {

@@ -353,7 +353,6 @@ async fn detail_view(
         ChangeState::Closed,
     ];
     let at = regular.iter().position(|s| *s == g.state);
-    let is_admin = u.actor.role == reqloop_domain::user::Role::Admin;
     let page = DetailPage {
         c: Chrome::new(u, "changes", format!("{} {}", g.number, g.title)),
         notice,
@@ -406,7 +405,12 @@ async fn detail_view(
             .notices
             .iter()
             .filter(|n| n.confirmed_at.is_none())
-            .filter(|n| is_admin || u.actor.department_id.map(|d| d.0) == Some(n.department_id))
+            .filter(|n| {
+                reqloop_domain::access::acts_for_department(
+                    &u.actor,
+                    reqloop_domain::ids::DepartmentId(n.department_id),
+                )
+            })
             .map(|n| n.department_id)
             .collect(),
         can_request: may(&u.actor, Action::ChangeRequest),
