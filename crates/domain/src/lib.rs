@@ -23,6 +23,7 @@ pub mod order;
 pub mod process_audit;
 pub mod project;
 pub mod property;
+pub mod rectification;
 pub mod region;
 pub mod requirement;
 pub mod review;

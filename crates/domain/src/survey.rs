@@ -4,6 +4,7 @@
 //! maths — distributions, the share dissatisfied, response rates, rankings. No average is ever
 //! reported without its distribution.
 
+use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -90,6 +91,28 @@ impl Questionnaire {
             }
             e.required(&format!("questions[{i}].text_zh"), &mut q.text_zh, 300);
             e.required(&format!("questions[{i}].text_en"), &mut q.text_en, 300);
+        }
+        e.finish()
+    }
+}
+
+/// A questionnaire template as created or edited; `version` is the template version the
+/// editor read (updates only: a stale one is refused).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateFields {
+    pub name: String,
+    pub questionnaire: Questionnaire,
+    #[serde(default)]
+    pub version: i64,
+}
+
+impl TemplateFields {
+    pub fn validate(&mut self) -> Result<(), FieldErrors> {
+        let mut e = FieldErrors::default();
+        e.required("name", &mut self.name, 100);
+        if let Err(q) = self.questionnaire.validate() {
+            e.0.extend(q.0);
         }
         e.finish()
     }
@@ -202,6 +225,61 @@ pub fn rank(aspects: &[(String, Histogram)]) -> Vec<&(String, Histogram)> {
     v
 }
 
+/// Aspects with their histograms, in ranking order.
+pub type Ranked<'a> = Vec<&'a (String, Histogram)>;
+
+/// The strongest and the weakest aspects of one category: up to `k` from each end of the
+/// ranking, never the same aspect twice (002§4.5.3: where customers are satisfied and where not).
+pub fn strengths_weaknesses(
+    aspects: &[(String, Histogram)],
+    k: usize,
+) -> (Ranked<'_>, Ranked<'_>) {
+    let ranked = rank(aspects);
+    let k = k.min(ranked.len() / 2).max(usize::from(ranked.len() == 1));
+    let strengths = ranked[..k].to_vec();
+    let weaknesses = ranked[ranked.len() - k.min(ranked.len() - strengths.len())..]
+        .iter()
+        .rev()
+        .copied()
+        .collect();
+    (strengths, weaknesses)
+}
+
+fn month_aligned(from: NaiveDate, to: NaiveDate) -> bool {
+    from.day() == 1 && to.succ_opt().is_some_and(|d| d.day() == 1)
+}
+
+/// The period of equal length just before `from..=to`: whole months when the period is made of
+/// whole months (a half-year's predecessor is the half-year before), otherwise days.
+pub fn previous_period(from: NaiveDate, to: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let end = from.pred_opt().unwrap_or(from);
+    if month_aligned(from, to) {
+        let months = (to.year() - from.year()) * 12 + to.month() as i32 - from.month() as i32 + 1;
+        let start = from
+            .checked_sub_months(chrono::Months::new(months as u32))
+            .unwrap_or(from);
+        (start, end)
+    } else {
+        let days = (to - from).num_days();
+        (end - chrono::Duration::days(days), end)
+    }
+}
+
+/// The first and last day of a half-year (`half` 1 or 2).
+pub fn half_year(year: i32, half: u32) -> Option<(NaiveDate, NaiveDate)> {
+    match half {
+        1 => Some((
+            NaiveDate::from_ymd_opt(year, 1, 1)?,
+            NaiveDate::from_ymd_opt(year, 6, 30)?,
+        )),
+        2 => Some((
+            NaiveDate::from_ymd_opt(year, 7, 1)?,
+            NaiveDate::from_ymd_opt(year, 12, 31)?,
+        )),
+        _ => None,
+    }
+}
+
 /// The default questionnaire (product quality, delivery, service, price, communication).
 pub fn default_questionnaire() -> Questionnaire {
     let a = |code: &str, zh: &str, en: &str| AspectDef {
@@ -285,6 +363,9 @@ pub struct CampaignFields {
     /// On-site and post-complaint campaigns: the customers.
     #[serde(default)]
     pub customer_ids: Vec<i64>,
+    /// The questionnaire template (its current version); the default one when absent.
+    #[serde(default)]
+    pub template_id: Option<i64>,
 }
 
 impl CampaignFields {
@@ -398,6 +479,57 @@ mod tests {
     }
 
     #[test]
+    fn strengths_and_weaknesses_come_from_both_ends_of_the_ranking() {
+        let v = vec![
+            ("price".to_string(), [2, 3, 3, 1, 1]),
+            ("quality".to_string(), [0, 0, 1, 4, 5]),
+            ("delivery".to_string(), [0, 1, 1, 4, 4]),
+            ("service".to_string(), [1, 1, 2, 3, 3]),
+            ("communication".to_string(), [0, 0, 2, 4, 4]),
+        ];
+        let names =
+            |v: Vec<&(String, Histogram)>| v.iter().map(|(a, _)| a.clone()).collect::<Vec<_>>();
+        let (s, w) = strengths_weaknesses(&v, 2);
+        assert_eq!(names(s), vec!["quality", "communication"]);
+        assert_eq!(names(w), vec!["price", "service"], "weakest first");
+        let three = &v[..3];
+        let (s, w) = strengths_weaknesses(three, 2);
+        assert_eq!(
+            (names(s), names(w)),
+            (vec!["quality".to_string()], vec!["price".to_string()])
+        );
+        let (s, w) = strengths_weaknesses(&v[..1], 2);
+        assert_eq!(
+            (s.len(), w.len()),
+            (1, 0),
+            "one aspect is a strength, not also a weakness"
+        );
+        assert_eq!(strengths_weaknesses(&[], 2).0.len(), 0);
+    }
+
+    #[test]
+    fn the_previous_period_has_the_same_length() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let (a, b) = half_year(2026, 2).unwrap();
+        assert_eq!((a, b), (d("2026-07-01"), d("2026-12-31")));
+        assert_eq!(previous_period(a, b), (d("2026-01-01"), d("2026-06-30")));
+        assert_eq!(
+            previous_period(d("2026-01-01"), d("2026-06-30")),
+            (d("2025-07-01"), d("2025-12-31"))
+        );
+        assert_eq!(
+            previous_period(d("2026-03-01"), d("2026-03-31")),
+            (d("2026-02-01"), d("2026-02-28"))
+        );
+        // Not whole months: the same number of days just before.
+        assert_eq!(
+            previous_period(d("2026-03-10"), d("2026-03-19")),
+            (d("2026-02-28"), d("2026-03-09"))
+        );
+        assert_eq!(half_year(2026, 3), None);
+    }
+
+    #[test]
     fn campaigns_name_whom_they_cover() {
         let mut c = CampaignFields {
             kind: CampaignKind::AccountManager,
@@ -406,6 +538,7 @@ mod tests {
             period_end: "2025-12-31".into(),
             account_manager_id: None,
             customer_ids: vec![],
+            template_id: None,
         };
         let e = c.validate().unwrap_err();
         assert_eq!(e.for_field("period_end"), Some("before_start"));

@@ -61,6 +61,8 @@ const TABLES: &[&str] = &[
     "survey_campaigns",
     "survey_invitations",
     "survey_answers",
+    "survey_daily",
+    "survey_actions",
     "settings",
     "code_counters",
     "audit_log",
@@ -107,6 +109,7 @@ const IDENTITY_TABLES: &[&str] = &[
     "survey_campaigns",
     "survey_invitations",
     "survey_answers",
+    "survey_actions",
 ];
 
 /// Columns that may point at rows restored later (portal users at customers, merged

@@ -20,6 +20,8 @@ mod requirements;
 mod reviews;
 mod settings;
 mod standard;
+mod survey_actions;
+mod survey_analysis;
 mod surveys;
 #[doc(hidden)]
 pub mod testing;
@@ -52,9 +54,15 @@ pub use requirements::{
 };
 pub use reviews::{NewReview, ReviewAnswer, ReviewFilter, ReviewRound};
 pub use standard::StandardVersion;
+pub use survey_actions::{ActionFilter, ActionStepRequest, SurveyAction};
+pub use survey_analysis::{
+    rankings, Analysis, AnalysisQuery, AspectDistribution, CategoryRanking, Coverage,
+    CoverageQuery, CoverageRow, ManagerCoverage, PeriodDistributions, SatisfactionReport,
+    DIMENSIONS,
+};
 pub use surveys::{
-    Analysis, AnalysisQuery, AspectDistribution, Campaign, CampaignFilter, Invitation,
-    OpenInvitation,
+    Campaign, CampaignFilter, Invitation, OpenInvitation, Reminder, Template, TemplateSummary,
+    TemplateVersionInfo,
 };
 pub use users::{random_token, LoginOutcome, SessionInfo, SESSION_HOURS};
 

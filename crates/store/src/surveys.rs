@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use reqloop_domain::access::Actor;
 use reqloop_domain::survey::{
-    self, CampaignFields, CampaignKind, CampaignStatus, Histogram, Questionnaire, Response,
+    self, CampaignFields, CampaignKind, CampaignStatus, Questionnaire, Response, TemplateFields,
 };
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
@@ -55,31 +55,47 @@ pub struct OpenInvitation {
     pub questionnaire: Questionnaire,
 }
 
-/// The distribution of one aspect's scores in one category.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct AspectDistribution {
-    /// The category value (grade, tier, industry or province); empty for all customers.
-    pub category: String,
-    pub aspect: String,
-    /// `[n(1) … n(5)]`.
-    #[schema(value_type = Vec<i64>)]
-    pub histogram: Histogram,
-    pub count: i64,
-    pub mean: Option<f64>,
-    /// Share of scores ≤ 2.
-    pub dissatisfied: Option<f64>,
+/// A questionnaire template.
+#[derive(Debug, Clone, Serialize, ToSchema, FromRow)]
+pub struct TemplateSummary {
+    pub id: i64,
+    pub version: i64,
+    pub name: String,
+    /// The questionnaire version new campaigns use.
+    pub current_version: i64,
+    pub created_at: String,
 }
 
-/// The analysis of a period.
+#[derive(Debug, Clone, Serialize, ToSchema, FromRow)]
+pub struct TemplateVersionInfo {
+    pub version_no: i64,
+    pub created_by: String,
+    pub created_at: String,
+}
+
+/// A template with its current questionnaire and its versions, newest first.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Analysis {
-    pub from: String,
-    pub to: String,
-    pub by: String,
-    pub invited: i64,
-    pub answered: i64,
-    pub response_rate: Option<f64>,
-    pub aspects: Vec<AspectDistribution>,
+pub struct Template {
+    pub id: i64,
+    pub version: i64,
+    pub name: String,
+    pub current_version: i64,
+    pub created_at: String,
+    pub questionnaire: Questionnaire,
+    pub versions: Vec<TemplateVersionInfo>,
+}
+
+/// A reminded invitation still waiting for its answer.
+#[derive(Debug, Clone, Serialize, ToSchema, FromRow)]
+pub struct Reminder {
+    pub invitation_id: i64,
+    pub campaign_id: i64,
+    pub campaign_title: String,
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub token: String,
+    pub reminders: i64,
+    pub reminded_at: Option<String>,
 }
 
 /// Filters of `/surveys`.
@@ -92,21 +108,7 @@ pub struct CampaignFilter {
     pub per_page: Option<i64>,
 }
 
-/// The period and the category of an analysis.
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct AnalysisQuery {
-    /// `YYYY-MM-DD`, inclusive.
-    pub from: String,
-    /// `YYYY-MM-DD`, inclusive.
-    pub to: String,
-    /// `grade`, `tier`, `industry`, `province`, or none for all customers.
-    #[serde(default)]
-    pub by: Option<String>,
-}
-
-const CAMPAIGN_COLUMNS: &str = "g.id, g.version, g.kind, g.title, g.template_id, g.template_version, \
+pub(crate) const CAMPAIGN_COLUMNS: &str = "g.id, g.version, g.kind, g.title, g.template_id, g.template_version, \
     g.period_start, g.period_end, g.status, g.account_manager_id, g.created_by, g.created_at, \
     (SELECT COUNT(*) FROM survey_invitations i WHERE i.campaign_id = g.id) AS invited, \
     (SELECT COUNT(*) FROM survey_invitations i WHERE i.campaign_id = g.id AND i.answered_at IS NOT NULL) AS answered";
@@ -168,7 +170,16 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Campaign> {
         f.validate()?;
-        let (template, version) = self.default_template(now).await?;
+        let (template, version) = match f.template_id {
+            None => self.default_template(now).await?,
+            Some(t) => {
+                sqlx::query_as("SELECT id, current_version FROM survey_templates WHERE id = $1")
+                    .bind(t)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .ok_or(Error::field("template_id", "unknown"))?
+            }
+        };
         let mut c = Conditions::default();
         customer_scope(&mut c, actor, "id");
         c.push("archived = ?", [Arg::Int(0)]);
@@ -388,6 +399,46 @@ impl Store {
             .execute(&mut *tx.tx)
             .await?;
         }
+        // The roll-up the analysis reads: one row per day, category, aspect and score.
+        let (grade, tier, industry, province): (String, String, String, String) =
+            sqlx::query_as("SELECT grade, tier, industry, province FROM customers WHERE id = $1")
+                .bind(customer)
+                .fetch_one(&mut *tx.tx)
+                .await?;
+        let mut counts = std::collections::BTreeMap::<(&str, i64), i64>::new();
+        for s in &r.scores {
+            let aspect = open
+                .questionnaire
+                .questions
+                .iter()
+                .find(|q| q.code == s.question)
+                .map(|q| q.aspect.as_str())
+                .unwrap_or_default();
+            *counts.entry((aspect, s.score)).or_default() += 1;
+        }
+        let day = reqloop_domain::time::shanghai_date(now).to_string();
+        for (dim, category) in [
+            ("", ""),
+            ("grade", grade.as_str()),
+            ("tier", tier.as_str()),
+            ("industry", industry.as_str()),
+            ("province", province.as_str()),
+        ] {
+            for ((aspect, score), n) in &counts {
+                sqlx::query(
+                    "INSERT INTO survey_daily (dim, day, category, aspect, score, n) VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (dim, day, category, aspect, score) DO UPDATE SET n = survey_daily.n + excluded.n",
+                )
+                .bind(dim)
+                .bind(&day)
+                .bind(category)
+                .bind(*aspect)
+                .bind(*score)
+                .bind(*n)
+                .execute(&mut *tx.tx)
+                .await?;
+            }
+        }
         tx.audit(
             "survey_invitation",
             open.invitation_id,
@@ -433,93 +484,209 @@ impl Store {
         self.get_campaign(id).await
     }
 
-    /// The analysis of the answers given in a period (F21): a histogram per aspect, per
-    /// category when asked, and the response rate of the campaigns of the period.
-    pub async fn survey_analysis(&self, q: &AnalysisQuery) -> Result<Analysis> {
-        let date = |s: &str, f: &'static str| {
-            chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-                .map_err(|_| Error::field(f, "date"))
-        };
-        let from = date(&q.from, "from")?;
-        let to = date(&q.to, "to")?;
-        if to < from {
-            return Err(Error::field("to", "before_start"));
-        }
-        let by = q.by.clone().unwrap_or_default();
-        let category = match by.as_str() {
-            "" => "''",
-            "grade" => "c.grade",
-            "tier" => "c.tier",
-            "industry" => "c.industry",
-            "province" => "c.province",
-            _ => return Err(Error::field("by", "choice")),
-        };
-        // Stored UTC timestamps; the period is whole Shanghai days.
-        let start = reqloop_domain::time::to_db(
-            from.and_hms_opt(0, 0, 0).expect("midnight").and_utc() - chrono::Duration::hours(8),
-        );
-        let end = reqloop_domain::time::to_db(
-            to.succ_opt()
-                .unwrap_or(to)
-                .and_hms_opt(0, 0, 0)
-                .expect("midnight")
-                .and_utc()
-                - chrono::Duration::hours(8),
-        );
-        let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(&format!(
-            "SELECT {category} AS category, a.aspect, a.score, COUNT(*) FROM survey_answers a \
-             JOIN customers c ON c.id = a.customer_id \
-             WHERE a.answered_at >= $1 AND a.answered_at < $2 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
-        ))
-        .bind(&start)
-        .bind(&end)
+    /// Every questionnaire template (the default one is created on first use).
+    pub async fn list_templates(&self, now: DateTime<Utc>) -> Result<Vec<TemplateSummary>> {
+        self.default_template(now).await?;
+        Ok(sqlx::query_as(
+            "SELECT id, version, name, current_version, created_at FROM survey_templates ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// A template with its current questionnaire and the list of its versions.
+    pub async fn get_template(&self, id: i64) -> Result<Template> {
+        let t: TemplateSummary = sqlx::query_as(
+            "SELECT id, version, name, current_version, created_at FROM survey_templates WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(Error::NotFound)?;
+        let versions = sqlx::query_as(
+            "SELECT version_no, created_by, created_at FROM survey_template_versions \
+             WHERE template_id = $1 ORDER BY version_no DESC",
+        )
+        .bind(id)
         .fetch_all(&self.pool)
         .await?;
-        let mut aspects: Vec<AspectDistribution> = Vec::new();
-        for (cat, aspect, score, n) in rows {
-            let idx = match aspects
-                .iter()
-                .position(|d| d.category == cat && d.aspect == aspect)
-            {
-                Some(i) => i,
-                None => {
-                    aspects.push(AspectDistribution {
-                        category: cat.clone(),
-                        aspect: aspect.clone(),
-                        histogram: [0; 5],
-                        count: 0,
-                        mean: None,
-                        dissatisfied: None,
-                    });
-                    aspects.len() - 1
-                }
-            };
-            if (1..=5).contains(&score) {
-                aspects[idx].histogram[(score - 1) as usize] += n;
-            }
-        }
-        for d in &mut aspects {
-            d.count = survey::count(&d.histogram);
-            d.mean = survey::mean(&d.histogram);
-            d.dissatisfied = survey::dissatisfied(&d.histogram);
-        }
-        let (invited, answered): (i64, i64) = sqlx::query_as(
-            "SELECT COUNT(*), COUNT(i.answered_at) FROM survey_invitations i \
-             JOIN survey_campaigns g ON g.id = i.campaign_id \
-             WHERE g.period_start <= $2 AND g.period_end >= $1",
-        )
-        .bind(from.to_string())
-        .bind(to.to_string())
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(Analysis {
-            from: from.to_string(),
-            to: to.to_string(),
-            by,
-            invited,
-            answered,
-            response_rate: survey::response_rate(invited, answered),
-            aspects,
+        Ok(Template {
+            questionnaire: self.questionnaire(id, t.current_version).await?,
+            id: t.id,
+            version: t.version,
+            name: t.name,
+            current_version: t.current_version,
+            created_at: t.created_at,
+            versions,
         })
     }
+
+    pub async fn create_template(
+        &self,
+        actor: &Actor,
+        mut f: TemplateFields,
+        now: DateTime<Utc>,
+    ) -> Result<Template> {
+        f.validate()?;
+        let definition = to_json(&f.questionnaire)?;
+        let mut tx = self.write(&Who::from(actor), now).await?;
+        let at = tx.at.clone();
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO survey_templates (name, current_version, created_at) VALUES ($1, 1, $2) RETURNING id",
+        )
+        .bind(&f.name)
+        .bind(&at)
+        .fetch_one(&mut *tx.tx)
+        .await?;
+        insert_version(&mut tx, id, 1, &definition, &actor.username).await?;
+        tx.audit("survey_template", id, "create", None, Some(&f))
+            .await?;
+        tx.commit().await?;
+        self.get_template(id).await
+    }
+
+    /// Saves an edited questionnaire as the template's next version; campaigns started later
+    /// use it, answers already given keep theirs. Stale `version`: `Stale`.
+    pub async fn update_template(
+        &self,
+        actor: &Actor,
+        id: i64,
+        mut f: TemplateFields,
+        now: DateTime<Utc>,
+    ) -> Result<Template> {
+        f.validate()?;
+        let old = self.get_template(id).await?;
+        if old.version != f.version {
+            return Err(Error::Stale);
+        }
+        if old.name == f.name && old.questionnaire == f.questionnaire {
+            return Err(Error::Rule("unchanged"));
+        }
+        let definition = to_json(&f.questionnaire)?;
+        let next = old.current_version + 1;
+        let mut tx = self.write(&Who::from(actor), now).await?;
+        let n = sqlx::query(
+            "UPDATE survey_templates SET name = $1, current_version = $2, version = version + 1 \
+             WHERE id = $3 AND version = $4",
+        )
+        .bind(&f.name)
+        .bind(next)
+        .bind(id)
+        .bind(f.version)
+        .execute(&mut *tx.tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(Error::Stale);
+        }
+        insert_version(&mut tx, id, next, &definition, &actor.username).await?;
+        tx.audit(
+            "survey_template",
+            id,
+            "update",
+            Some(&serde_json::json!({"name": old.name, "questionnaire": old.questionnaire})),
+            Some(&serde_json::json!({"name": f.name, "questionnaire": f.questionnaire})),
+        )
+        .await?;
+        tx.commit().await?;
+        self.get_template(id).await
+    }
+
+    /// Aspect code → (Chinese, English) label over every questionnaire version.
+    pub async fn aspect_labels(
+        &self,
+    ) -> Result<std::collections::HashMap<String, (String, String)>> {
+        let mut definitions = vec![to_json(&survey::default_questionnaire())?];
+        definitions.extend(
+            sqlx::query_scalar::<_, String>(
+                "SELECT definition FROM survey_template_versions ORDER BY created_at, template_id, version_no",
+            )
+            .fetch_all(&self.pool)
+            .await?,
+        );
+        Ok(crate::survey_analysis::labels_from(&definitions))
+    }
+
+    /// Reminds the customers (in the actor's scope) who have not answered an open campaign
+    /// yet; each reminder is counted on the invitation and shown to the customer's account
+    /// manager. Returns how many were reminded.
+    pub async fn remind_unanswered(
+        &self,
+        actor: &Actor,
+        campaign: i64,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
+        let g = self.get_campaign(campaign).await?;
+        if g.status != CampaignStatus::Open.as_str() {
+            return Err(Error::Rule("campaign_closed"));
+        }
+        let mut tx = self.write(&Who::from(actor), now).await?;
+        let mut c = Conditions::default();
+        c.push("campaign_id = ?", [Arg::Int(campaign)]);
+        c.push("answered_at IS NULL", []);
+        customer_scope(&mut c, actor, "customer_id");
+        let n = c.next();
+        let sql = format!(
+            "UPDATE survey_invitations SET reminders = reminders + 1, reminded_at = ${n}{} RETURNING id",
+            c.where_clause()
+        );
+        let mut args = c.args.clone();
+        args.push(Arg::Text(tx.at.clone()));
+        let reminded: Vec<(i64,)> = crate::db::bind_all(sqlx::query_as(&sql), &args)
+            .fetch_all(&mut *tx.tx)
+            .await?;
+        let count = reminded.len() as i64;
+        if count > 0 {
+            tx.audit(
+                "survey_campaign",
+                campaign,
+                "remind",
+                None,
+                Some(&serde_json::json!({ "reminded": count })),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(count)
+    }
+
+    /// Reminded invitations still unanswered, of the customers the user manages (my work).
+    pub async fn survey_reminders(&self, actor: &Actor) -> Result<Vec<Reminder>> {
+        Ok(sqlx::query_as(
+            "SELECT i.id AS invitation_id, g.id AS campaign_id, g.title AS campaign_title, i.customer_id, \
+             c.name AS customer_name, i.token, i.reminders, i.reminded_at FROM survey_invitations i \
+             JOIN survey_campaigns g ON g.id = i.campaign_id JOIN customers c ON c.id = i.customer_id \
+             WHERE c.account_manager_id = $1 AND g.status = 'open' AND i.answered_at IS NULL AND i.reminders > 0 \
+             ORDER BY i.reminded_at DESC, i.id LIMIT 50",
+        )
+        .bind(actor.user_id.0)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
+
+fn to_json<T: Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| Error::Other(e.to_string()))
+}
+
+async fn insert_version(
+    tx: &mut crate::db::WriteTx,
+    template: i64,
+    version_no: i64,
+    definition: &str,
+    by: &str,
+) -> Result<()> {
+    let at = tx.at.clone();
+    sqlx::query(
+        "INSERT INTO survey_template_versions (template_id, version_no, definition, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(template)
+    .bind(version_no)
+    .bind(definition)
+    .bind(by)
+    .bind(&at)
+    .execute(&mut *tx.tx)
+    .await?;
+    Ok(())
 }

@@ -664,6 +664,7 @@ both_backends!(demo_loads_once_and_backup_restores_identically, |db| {
             from: "2025-01-01".into(),
             to: "2026-12-31".into(),
             by: Some("grade".into()),
+            periods: Some(0),
         })
         .await
         .unwrap();

@@ -6,30 +6,66 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use rust_xlsxwriter::{Format, Workbook, XlsxError};
 
+/// One sheet: its name, the headers and the rows, as text.
+pub struct Sheet {
+    pub name: String,
+    pub headers: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
 /// One sheet: the headers and the rows, as text.
 pub fn xlsx(sheet: &str, headers: &[String], rows: &[Vec<String>]) -> Result<Vec<u8>, XlsxError> {
+    book(&[Sheet {
+        name: sheet.to_string(),
+        headers: headers.to_vec(),
+        rows: rows.to_vec(),
+    }])
+}
+
+/// A workbook of several sheets.
+pub fn book(sheets: &[Sheet]) -> Result<Vec<u8>, XlsxError> {
     let mut book = Workbook::new();
-    let ws = book.add_worksheet();
-    ws.set_name(sheet)?;
     let bold = Format::new().set_bold();
     let wrap = Format::new().set_text_wrap();
-    let mut widths: Vec<usize> = headers.iter().map(|h| display_width(h)).collect();
-    for (c, h) in headers.iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, h, &bold)?;
-    }
-    for (r, row) in rows.iter().enumerate() {
-        for (c, v) in row.iter().enumerate() {
-            ws.write_string_with_format(r as u32 + 1, c as u16, v, &wrap)?;
-            if let Some(w) = widths.get_mut(c) {
-                *w = (*w).max(display_width(v));
+    for sheet in sheets {
+        let ws = book.add_worksheet();
+        ws.set_name(&sheet.name)?;
+        let mut widths: Vec<usize> = sheet.headers.iter().map(|h| display_width(h)).collect();
+        for (c, h) in sheet.headers.iter().enumerate() {
+            ws.write_string_with_format(0, c as u16, h, &bold)?;
+        }
+        for (r, row) in sheet.rows.iter().enumerate() {
+            for (c, v) in row.iter().enumerate() {
+                ws.write_string_with_format(r as u32 + 1, c as u16, v, &wrap)?;
+                if let Some(w) = widths.get_mut(c) {
+                    *w = (*w).max(display_width(v));
+                }
             }
         }
+        for (c, w) in widths.iter().enumerate() {
+            ws.set_column_width(c as u16, (*w).clamp(6, 60) as f64 + 2.0)?;
+        }
+        ws.set_freeze_panes(1, 0)?;
     }
-    for (c, w) in widths.iter().enumerate() {
-        ws.set_column_width(c as u16, (*w).clamp(6, 60) as f64 + 2.0)?;
-    }
-    ws.set_freeze_panes(1, 0)?;
     book.save_to_buffer()
+}
+
+/// The workbook as a download, or the error page when it cannot be written.
+pub fn book_download(u: &crate::auth::PageUser, file: &str, sheets: &[Sheet]) -> Response {
+    match book(sheets) {
+        Ok(bytes) => download(file, bytes),
+        Err(e) => {
+            tracing::error!(error = %e, file, "workbook");
+            crate::pages::error_page(
+                u,
+                crate::error::AppError::new(
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                    "export",
+                    "导出失败 / export failed",
+                ),
+            )
+        }
+    }
 }
 
 /// Chinese characters take two columns of width.

@@ -108,6 +108,14 @@ mod tests {
             include_str!("pages/property.rs"),
             include_str!("pages/survey_public.rs"),
             include_str!("pages/surveys.rs"),
+            include_str!("pages/survey_templates.rs"),
+            include_str!("pages/survey_reports.rs"),
+            include_str!("../templates/survey_templates.html"),
+            include_str!("../templates/survey_template.html"),
+            include_str!("../templates/survey_coverage.html"),
+            include_str!("../templates/survey_report.html"),
+            include_str!("../templates/survey_actions.html"),
+            include_str!("../templates/survey_action.html"),
             include_str!("../templates/surveys.html"),
             include_str!("../templates/survey_campaign.html"),
             include_str!("../templates/survey_analysis.html"),
@@ -222,6 +230,11 @@ mod tests {
         use reqloop_domain::survey::{CampaignKind, CampaignStatus};
         keys.extend(CampaignKind::ALL.iter().map(|v| format!("campaign.{v}")));
         keys.extend(CampaignStatus::ALL.iter().map(|v| format!("cstatus.{v}")));
+        use reqloop_domain::rectification::{ActionState, ActionStep};
+        keys.extend(ActionState::ALL.iter().map(|v| format!("action.{v}")));
+        keys.extend(ActionStep::ALL.iter().map(|v| format!("action_step.{v}")));
+        keys.extend(ActionStep::ALL.iter().map(|v| format!("action_note.{v}")));
+        keys.extend(["rule.unchanged", "rule.action_state"].map(String::from));
         use reqloop_domain::property::{IncidentKind, PropertyError, PropertyKind, PropertyState};
         keys.extend(PropertyState::ALL.iter().map(|v| format!("pstate.{v}")));
         keys.extend(PropertyKind::ALL.iter().map(|v| format!("pkind.{v}")));

@@ -848,6 +848,7 @@ async fn a_survey_answered_through_its_public_link_shows_in_the_analysis() {
                 period_end: today.clone(),
                 account_manager_id: None,
                 customer_ids: vec![1],
+                template_id: None,
             },
             now,
         )

@@ -1665,6 +1665,7 @@ async fn load_surveys(store: &Store, admin: &Actor, now: DateTime<Utc>) -> Resul
             period_end: end.into(),
             account_manager_id: None,
             customer_ids: vec![],
+            template_id: None,
         };
         let g = store.create_campaign(admin, f, at).await?;
         let invitations = store.invitations(admin, g.id, Some(1), Some(200)).await?;
@@ -1734,5 +1735,200 @@ async fn load_surveys(store: &Store, admin: &Actor, now: DateTime<Utc>) -> Resul
                 .await?;
         }
     }
+    load_survey_followup(store, admin, now).await
+}
+
+/// An account manager's yearly campaign half answered and the rest reminded, an on-site
+/// survey, and rectification actions in each state (the delivery weakness of 2025 evaluated
+/// effective: the 2026 answers show it).
+async fn load_survey_followup(store: &Store, admin: &Actor, now: DateTime<Utc>) -> Result<()> {
+    use reqloop_domain::rectification::{ActionFields, ActionStep};
+    use reqloop_domain::survey::{CampaignFields, CampaignKind, Response, Score};
+    let Some(am) = store.user_by_username("zhangwei").await? else {
+        return Ok(());
+    };
+    let year = chrono::Datelike::year(&reqloop_domain::time::shanghai_date(now));
+    let answer = |q: &reqloop_domain::survey::Questionnaire, score: i64| Response {
+        scores: q
+            .questions
+            .iter()
+            .map(|x| Score {
+                question: x.code.clone(),
+                score,
+                comment: String::new(),
+            })
+            .collect(),
+        comment: String::new(),
+    };
+    let at = now - chrono::Duration::days(40);
+    let g = store
+        .create_campaign(
+            admin,
+            CampaignFields {
+                kind: CampaignKind::AccountManager,
+                title: format!("{year} 年度张伟客户满意度调查"),
+                period_start: format!("{year}-01-01"),
+                period_end: format!("{year}-12-31"),
+                account_manager_id: Some(am.id.0),
+                customer_ids: vec![],
+                template_id: None,
+            },
+            at,
+        )
+        .await?;
+    let q = store
+        .questionnaire(g.template_id, g.template_version)
+        .await?;
+    let invitations = store.invitations(admin, g.id, Some(1), Some(200)).await?;
+    for (k, inv) in invitations
+        .items
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| k % 2 == 0)
+    {
+        let when = at + chrono::Duration::days(k as i64 % 10);
+        store
+            .answer_invitation(&inv.token, answer(&q, 4), None, when)
+            .await?;
+    }
+    store
+        .remind_unanswered(admin, g.id, now - chrono::Duration::days(5))
+        .await?;
+    let on_site = store
+        .create_campaign(
+            admin,
+            CampaignFields {
+                kind: CampaignKind::OnSite,
+                title: format!("{year} 年登门现场调查"),
+                period_start: format!("{year}-01-01"),
+                period_end: format!("{year}-12-31"),
+                account_manager_id: None,
+                customer_ids: invitations
+                    .items
+                    .iter()
+                    .take(2)
+                    .map(|i| i.customer_id)
+                    .collect(),
+                template_id: None,
+            },
+            at,
+        )
+        .await?;
+    for inv in store
+        .invitations(admin, on_site.id, None, None)
+        .await?
+        .items
+    {
+        store
+            .answer_invitation(&inv.token, answer(&q, 5), Some(admin), at)
+            .await?;
+    }
+
+    let marketing = store.user_by_username("marketing").await?;
+    let pm = store.user_by_username("pm").await?;
+    let (Some(marketing), Some(pm)) = (marketing, pm) else {
+        return Ok(());
+    };
+    let action = |title: &str, aspect: &str, finding: &str, owner: i64, due: chrono::NaiveDate| {
+        ActionFields {
+            title: title.into(),
+            aspect: aspect.into(),
+            category_by: String::new(),
+            category: String::new(),
+            finding: finding.into(),
+            owner_id: owner,
+            due_on: due.to_string(),
+        }
+    };
+    let day = |d: i64| reqloop_domain::time::shanghai_date(now - chrono::Duration::days(d));
+    let delivery = store
+        .create_survey_action(
+            admin,
+            action(
+                "缩短交期、按期交付",
+                "delivery",
+                "2025 年交付方面不满意占比明显高于其他方面，意见集中在交期延误。",
+                pm.id.0,
+                day(200),
+            ),
+            now - chrono::Duration::days(330),
+        )
+        .await?;
+    let steps = [
+        (
+            ActionStep::Rectify,
+            "排产提前锁定关键物料，交期承诺经生产部确认后再回复顾客。",
+            None,
+            300,
+        ),
+        (
+            ActionStep::Reply,
+            "在 2025 年终用户座谈会上通报交期整改措施，并书面回复相关顾客。",
+            None,
+            280,
+        ),
+        (
+            ActionStep::Evaluate,
+            "2026 年上半年交付方面不满意占比下降，整改有效。",
+            Some(true),
+            150,
+        ),
+    ];
+    let mut version = delivery.version;
+    for (step, note, effective, ago) in steps {
+        version = store
+            .step_survey_action(
+                admin,
+                delivery.id,
+                crate::ActionStepRequest {
+                    version,
+                    step,
+                    note: note.into(),
+                    effective,
+                },
+                now - chrono::Duration::days(ago),
+            )
+            .await?
+            .version;
+    }
+    let price = store
+        .create_survey_action(
+            admin,
+            action(
+                "报价透明化",
+                "price",
+                "C 类顾客对价格的不满意占比较高，认为报价构成不清晰。",
+                marketing.id.0,
+                day(-30),
+            ),
+            now - chrono::Duration::days(60),
+        )
+        .await?;
+    store
+        .step_survey_action(
+            admin,
+            price.id,
+            crate::ActionStepRequest {
+                version: price.version,
+                step: ActionStep::Rectify,
+                note: "报价单增加材料、加工、检测费用明细。".into(),
+                effective: None,
+            },
+            now - chrono::Duration::days(20),
+        )
+        .await?;
+    store
+        .create_survey_action(
+            admin,
+            action(
+                "售后响应提速",
+                "service",
+                "部分顾客反映售后响应慢。",
+                marketing.id.0,
+                day(3),
+            ),
+            now - chrono::Duration::days(25),
+        )
+        .await?;
     Ok(())
 }

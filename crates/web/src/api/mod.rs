@@ -226,6 +226,30 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/surveys/{id}/close", post(surveys::close))
         .route("/api/v1/survey-analysis", get(surveys::analysis))
+        .route("/api/v1/surveys/{id}/remind", post(surveys::remind))
+        .route(
+            "/api/v1/survey-templates",
+            get(surveys::templates).post(surveys::create_template),
+        )
+        .route(
+            "/api/v1/survey-templates/{id}",
+            get(surveys::template).put(surveys::update_template),
+        )
+        .route(
+            "/api/v1/survey-templates/{id}/versions/{n}",
+            get(surveys::template_version),
+        )
+        .route("/api/v1/survey-coverage", get(surveys::coverage))
+        .route("/api/v1/survey-report", get(surveys::report))
+        .route(
+            "/api/v1/survey-actions",
+            get(surveys::actions).post(surveys::create_action),
+        )
+        .route("/api/v1/survey-actions/{id}", get(surveys::action))
+        .route(
+            "/api/v1/survey-actions/{id}/step",
+            post(surveys::action_step),
+        )
         .route(
             "/api/v1/s/{token}",
             get(surveys::open).post(surveys::answer),
@@ -404,6 +428,9 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
         property::give_back, property::report, property::incident, property::reported,
         surveys::list, surveys::create, surveys::get, surveys::invitations, surveys::close, surveys::analysis,
         surveys::open, surveys::answer,
+        surveys::remind, surveys::templates, surveys::create_template, surveys::template,
+        surveys::update_template, surveys::template_version, surveys::coverage, surveys::report,
+        surveys::actions, surveys::create_action, surveys::action, surveys::action_step,
         admin::users, admin::create_user, admin::departments, admin::set_head, admin::audit, admin::code_rule, admin::set_code_rule, admin::projects, admin::create_project,
     ),
     components(schemas(ErrorBody, ErrorDetail)),

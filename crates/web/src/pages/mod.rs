@@ -10,6 +10,8 @@ mod process_audits;
 mod property;
 mod requirements;
 mod survey_public;
+mod survey_reports;
+mod survey_templates;
 mod surveys;
 mod workflow;
 
@@ -172,6 +174,28 @@ pub fn routes() -> Router<AppState> {
         .route("/surveys/{id}", get(surveys::campaign))
         .route("/surveys/{id}/close", post(surveys::close))
         .route("/survey-analysis", get(surveys::analysis))
+        .route("/surveys/{id}/remind", post(surveys::remind))
+        .route(
+            "/survey-templates",
+            get(survey_templates::list).post(survey_templates::create),
+        )
+        .route("/survey-templates/new", get(survey_templates::new))
+        .route(
+            "/survey-templates/{id}",
+            get(survey_templates::show).post(survey_templates::update),
+        )
+        .route("/survey-coverage", get(survey_reports::coverage))
+        .route("/survey-report", get(survey_reports::report))
+        .route("/survey-report.xlsx", get(survey_reports::report_xlsx))
+        .route(
+            "/survey-actions",
+            get(survey_reports::actions).post(survey_reports::create_action),
+        )
+        .route("/survey-actions/{id}", get(survey_reports::action))
+        .route(
+            "/survey-actions/{id}/step",
+            post(survey_reports::action_step),
+        )
         .route(
             "/s/{token}",
             get(survey_public::show).post(survey_public::submit),

@@ -33,6 +33,7 @@ struct ListPage {
     kinds: Vec<Opt>,
     managers: Vec<Opt>,
     customers: Vec<Opt>,
+    templates: Vec<Opt>,
     v: HashMap<String, String>,
     errors: HashMap<String, String>,
 }
@@ -81,10 +82,11 @@ async fn list_view(
                 },
             )
             .await?;
-        Ok::<_, AppError>((list, users, customers))
+        let templates = s.store.list_templates(s.clock.now()).await?;
+        Ok::<_, AppError>((list, users, customers, templates))
     }
     .await;
-    let (list, users, customers) = match loaded {
+    let (list, users, customers, templates) = match loaded {
         Ok(v) => v,
         Err(e) => return error_page(u, e),
     };
@@ -119,6 +121,14 @@ async fn list_view(
                 let id = c.id.0.to_string();
                 let sel = chosen.contains(&id);
                 (id, format!("{} {}", c.code, c.fields.name), sel)
+            })
+            .collect(),
+        templates: templates
+            .iter()
+            .map(|x| {
+                let id = x.id.to_string();
+                let sel = form.get("template_id") == id;
+                (id, format!("{} (v{})", x.name, x.current_version), sel)
             })
             .collect(),
         v: ["title", "period_start", "period_end"]
@@ -166,6 +176,7 @@ pub async fn create(State(s): State<AppState>, u: PageUser, form: FormData) -> R
                     .iter()
                     .filter_map(|v| v.parse().ok())
                     .collect(),
+                template_id: form.get("template_id").parse().ok(),
             };
             s.store.create_campaign(&u.actor, f, s.clock.now()).await
         }
@@ -191,6 +202,7 @@ pub async fn create(State(s): State<AppState>, u: PageUser, form: FormData) -> R
 struct CampaignPage {
     c: Chrome,
     notice: String,
+    info: String,
     g: Campaign,
     rows: Vec<Invitation>,
     pager: Pager,
@@ -203,6 +215,7 @@ async fn campaign_view(
     id: i64,
     page: i64,
     notice: String,
+    info: String,
     status: StatusCode,
 ) -> Response {
     let loaded = async {
@@ -223,6 +236,7 @@ async fn campaign_view(
     let page = CampaignPage {
         c: Chrome::new(u, "surveys", g.title.clone()),
         notice,
+        info,
         pager: Pager::new(page, 50, rows.total, &format!("/surveys/{id}"), &[]),
         // Links are for those who send them.
         rows: rows
@@ -248,7 +262,11 @@ pub async fn campaign(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let page = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
-    campaign_view(&s, &u, id, page, String::new(), StatusCode::OK).await
+    let info = q
+        .get("reminded")
+        .map(|n| u.t.t("survey.reminded").replace("{n}", n))
+        .unwrap_or_default();
+    campaign_view(&s, &u, id, page, String::new(), info, StatusCode::OK).await
 }
 
 pub async fn close(
@@ -269,7 +287,129 @@ pub async fn close(
         Ok(_) => Redirect::to(&format!("/surveys/{id}")).into_response(),
         Err(e) => {
             let e = AppError::from(e);
-            campaign_view(&s, &u, id, 1, refusal(&u.t, &e), e.status).await
+            campaign_view(&s, &u, id, 1, refusal(&u.t, &e), String::new(), e.status).await
+        }
+    }
+}
+
+/// One period of a trend row: its label, its distribution as a 100% stacked bar and the share
+/// dissatisfied.
+pub(crate) struct TrendCell {
+    /// The top of its bar in the row's chart.
+    pub y: i64,
+    pub label: String,
+    pub count: i64,
+    pub dissatisfied: String,
+    /// Shown only beside the distribution.
+    pub mean: String,
+    /// `(x, width, score, n)` of each score's segment on a 200-px bar.
+    pub segments: Vec<(i64, i64, i64, i64)>,
+}
+
+/// An aspect of a category over the periods, oldest first, ending with the analysed one.
+pub(crate) struct TrendRow {
+    pub category: String,
+    pub aspect: String,
+    pub cells: Vec<TrendCell>,
+    /// The change of the share dissatisfied against the period before (percentage points).
+    pub delta: String,
+}
+
+pub(crate) fn pct(v: &Option<f64>) -> String {
+    v.map(|v| format!("{:.1}%", v * 100.0))
+        .unwrap_or_else(|| "—".into())
+}
+
+pub(crate) fn mean(v: &Option<f64>) -> String {
+    v.map(|v| format!("{v:.2}")).unwrap_or_else(|| "—".into())
+}
+
+/// A 100% stacked bar of a histogram, `width` pixels wide.
+pub(crate) fn segments(h: &[i64; 5], width: i64) -> Vec<(i64, i64, i64, i64)> {
+    let n: i64 = h.iter().sum();
+    if n == 0 {
+        return Vec::new();
+    }
+    let mut x = 0;
+    let mut out = Vec::new();
+    let mut acc = 0;
+    for (i, c) in h.iter().enumerate() {
+        acc += c;
+        let end = acc * width / n;
+        if *c > 0 {
+            out.push((x, end - x, i as i64 + 1, *c));
+        }
+        x = end;
+    }
+    out
+}
+
+/// The trend rows of an analysis: every (category, aspect) of the analysed period.
+pub(crate) fn trend_rows(a: &Analysis) -> Vec<TrendRow> {
+    let periods: Vec<&reqloop_store::PeriodDistributions> = a.trend.iter().collect();
+    a.aspects
+        .iter()
+        .map(|d| {
+            let mut cells: Vec<TrendCell> = periods
+                .iter()
+                .map(|p| {
+                    let found = p
+                        .aspects
+                        .iter()
+                        .find(|x| x.category == d.category && x.aspect == d.aspect);
+                    let h = found.map(|x| x.histogram).unwrap_or([0; 5]);
+                    TrendCell {
+                        y: 0,
+                        label: format!("{} – {}", p.from, p.to),
+                        count: found.map(|x| x.count).unwrap_or(0),
+                        dissatisfied: pct(&found.and_then(|x| x.dissatisfied)),
+                        mean: mean(&found.and_then(|x| x.mean)),
+                        segments: segments(&h, 200),
+                    }
+                })
+                .collect();
+            cells.push(TrendCell {
+                y: 0,
+                label: format!("{} – {}", a.from, a.to),
+                count: d.count,
+                dissatisfied: pct(&d.dissatisfied),
+                mean: mean(&d.mean),
+                segments: segments(&d.histogram, 200),
+            });
+            for (i, c) in cells.iter_mut().enumerate() {
+                c.y = i as i64 * 20;
+            }
+            let before = periods.last().and_then(|p| {
+                p.aspects
+                    .iter()
+                    .find(|x| x.category == d.category && x.aspect == d.aspect)
+                    .and_then(|x| x.dissatisfied)
+            });
+            let delta = match (d.dissatisfied, before) {
+                (Some(now), Some(then)) => format!("{:+.1}", (now - then) * 100.0),
+                _ => "—".into(),
+            };
+            TrendRow {
+                category: d.category.clone(),
+                aspect: d.aspect.clone(),
+                cells,
+                delta,
+            }
+        })
+        .collect()
+}
+
+/// Reminds the customers who have not answered yet (the reminder shows on their account
+/// manager's work list).
+pub async fn remind(State(s): State<AppState>, u: PageUser, Path(id): Path<i64>) -> Response {
+    if let Err(e) = u.actor.require(Action::SurveyManage) {
+        return error_page(&u, e.into());
+    }
+    match s.store.remind_unanswered(&u.actor, id, s.clock.now()).await {
+        Ok(n) => Redirect::to(&format!("/surveys/{id}?reminded={n}")).into_response(),
+        Err(e) => {
+            let e = AppError::from(e);
+            campaign_view(&s, &u, id, 1, refusal(&u.t, &e), String::new(), e.status).await
         }
     }
 }
@@ -283,8 +423,10 @@ struct AnalysisPage {
     to: String,
     by: String,
     analysis: Option<Analysis>,
+    trend: Vec<TrendRow>,
     /// Aspect code → label.
     labels: HashMap<String, String>,
+    can_manage: bool,
 }
 
 impl AnalysisPage {
@@ -295,8 +437,36 @@ impl AnalysisPage {
             .unwrap_or_else(|| aspect.to_string())
     }
     fn pct(&self, v: &Option<f64>) -> String {
-        v.map(|v| format!("{:.1}%", v * 100.0))
-            .unwrap_or_else(|| "—".into())
+        pct(v)
+    }
+    /// The query string that opens the action form for a weakness.
+    fn action_link(&self, a: &Analysis, category: &str, aspect: &str) -> String {
+        let d = a
+            .aspects
+            .iter()
+            .find(|d| d.category == category && d.aspect == aspect);
+        let finding = d
+            .map(|d| {
+                format!(
+                    "{} {} – {}: n={}, 1–5: {:?}, ≤2: {}",
+                    self.label(aspect),
+                    a.from,
+                    a.to,
+                    d.count,
+                    d.histogram,
+                    pct(&d.dissatisfied)
+                )
+            })
+            .unwrap_or_default();
+        let q: Vec<(&str, &str)> = vec![
+            ("aspect", aspect),
+            ("category_by", &a.by),
+            ("category", category),
+            ("finding", &finding),
+        ];
+        form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(q)
+            .finish()
     }
     fn mean(&self, v: &Option<f64>) -> String {
         v.map(|v| format!("{v:.2}")).unwrap_or_else(|| "—".into())
@@ -330,6 +500,7 @@ pub async fn analysis(
         from: from.clone(),
         to: to.clone(),
         by: Some(by.clone()).filter(|b| !b.is_empty()),
+        periods: Some(3),
     };
     let (analysis, notice, status) = match s.store.survey_analysis(&query).await {
         Ok(a) => (Some(a), String::new(), StatusCode::OK),
@@ -343,12 +514,13 @@ pub async fn analysis(
         ),
         Err(e) => return error_page(&u, e.into()),
     };
-    let labels = reqloop_domain::survey::default_questionnaire()
-        .aspects
-        .into_iter()
-        .map(|a| (a.code, if u.t.is_en() { a.name_en } else { a.name_zh }))
-        .collect();
+    let labels = match aspect_labels(&s, &u).await {
+        Ok(l) => l,
+        Err(e) => return error_page(&u, e),
+    };
     let page = AnalysisPage {
+        trend: analysis.as_ref().map(trend_rows).unwrap_or_default(),
+        can_manage: may(&u.actor, Action::SurveyManage),
         c: Chrome::new(&u, "surveys", u.t.t("survey.analysis").to_string()),
         notice,
         from,
@@ -358,4 +530,17 @@ pub async fn analysis(
         labels,
     };
     (status, render(&page)).into_response()
+}
+
+/// Aspect code → label in the user's language.
+pub(crate) async fn aspect_labels(
+    s: &AppState,
+    u: &PageUser,
+) -> Result<HashMap<String, String>, AppError> {
+    Ok(s.store
+        .aspect_labels()
+        .await?
+        .into_iter()
+        .map(|(code, (zh, en))| (code, if u.t.is_en() { en } else { zh }))
+        .collect())
 }

@@ -43,6 +43,10 @@ struct MyWorkPage {
     surveys: Vec<(reqloop_store::SurveyTask, String)>,
     /// Complaints waiting past their 4-hour confirmation.
     unconfirmed: Vec<reqloop_store::Complaint>,
+    /// Survey invitations of my customers still unanswered after a reminder.
+    reminders: Vec<reqloop_store::Reminder>,
+    /// Rectification actions I own that are not evaluated yet.
+    actions: Vec<reqloop_store::SurveyAction>,
 }
 
 async fn my_work_view(s: &AppState, u: &PageUser, notice: String, status: StatusCode) -> Response {
@@ -117,13 +121,39 @@ async fn my_work_view(s: &AppState, u: &PageUser, notice: String, status: Status
                 (t, name)
             })
             .collect();
-        Ok::<_, AppError>((handoffs, rounds, plan, departments, surveys, unconfirmed))
+        let reminders = s.store.survey_reminders(&u.actor).await?;
+        let mut actions = Vec::new();
+        for status in [
+            reqloop_domain::rectification::ActionState::Published,
+            reqloop_domain::rectification::ActionState::Rectifying,
+            reqloop_domain::rectification::ActionState::Replied,
+        ] {
+            actions.extend(
+                s.store
+                    .list_survey_actions(&reqloop_store::ActionFilter {
+                        status: Some(status),
+                        owner_id: Some(u.actor.user_id.0),
+                        per_page: Some(20),
+                        ..Default::default()
+                    })
+                    .await?
+                    .items,
+            );
+        }
+        Ok::<_, AppError>((
+            handoffs,
+            rounds,
+            plan,
+            departments,
+            (surveys, unconfirmed, reminders, actions),
+        ))
     }
     .await;
-    let (handoffs, rounds, plan, departments, surveys, unconfirmed) = match loaded {
-        Ok(v) => v,
-        Err(e) => return error_page(u, e),
-    };
+    let (handoffs, rounds, plan, departments, (surveys, unconfirmed, reminders, actions)) =
+        match loaded {
+            Ok(v) => v,
+            Err(e) => return error_page(u, e),
+        };
     let mine = |a: &Aspect| my_aspect(&u.actor, &departments, *a);
     let reviews = rounds
         .items
@@ -157,6 +187,8 @@ async fn my_work_view(s: &AppState, u: &PageUser, notice: String, status: Status
             .unwrap_or_default(),
         surveys,
         unconfirmed,
+        reminders,
+        actions,
     };
     (status, render(&page)).into_response()
 }
