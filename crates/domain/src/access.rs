@@ -71,6 +71,8 @@ pub enum Action {
     SurveyRead,
     /// Start and close campaigns, enter answers taken on site.
     SurveyManage,
+    /// Read the management reports (F26) over the customers in one's scope.
+    ReportRead,
     /// Read process audits, their reports and the shared excellent practices (F16).
     ProcessAuditRead,
     /// Plan process audits, grade their checklists and report them.
@@ -134,6 +136,7 @@ pub fn permits(role: Role, action: Action) -> bool {
         ),
         SurveyRead => !matches!(role, Portal),
         SurveyManage => matches!(role, Admin | MarketingManager | AccountManager),
+        ReportRead => !matches!(role, Portal),
         ProcessAuditRead => !matches!(role, Portal),
         ProcessAuditWrite => matches!(role, Admin | QualityEngineer | MarketingManager),
         AuditRead | UserManage | SettingsManage => role == Admin,

@@ -25,6 +25,7 @@ pub mod project;
 pub mod property;
 pub mod rectification;
 pub mod region;
+pub mod report;
 pub mod requirement;
 pub mod review;
 pub mod similarity;

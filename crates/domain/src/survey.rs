@@ -230,10 +230,7 @@ pub type Ranked<'a> = Vec<&'a (String, Histogram)>;
 
 /// The strongest and the weakest aspects of one category: up to `k` from each end of the
 /// ranking, never the same aspect twice (002§4.5.3: where customers are satisfied and where not).
-pub fn strengths_weaknesses(
-    aspects: &[(String, Histogram)],
-    k: usize,
-) -> (Ranked<'_>, Ranked<'_>) {
+pub fn strengths_weaknesses(aspects: &[(String, Histogram)], k: usize) -> (Ranked<'_>, Ranked<'_>) {
     let ranked = rank(aspects);
     let k = k.min(ranked.len() / 2).max(usize::from(ranked.len() == 1));
     let strengths = ranked[..k].to_vec();

@@ -16,6 +16,7 @@ mod orders;
 mod process_audits;
 mod projects;
 mod property;
+mod reports;
 mod requirements;
 mod reviews;
 mod settings;
@@ -47,6 +48,10 @@ pub use process_audits::{AuditItem, AuditReport, Practice, ProcessAudit, Process
 pub use property::{
     Incident, Inspection, NewIncident, Property, PropertyFilter, PropertyMove, PropertyReport,
     PropertyUse,
+};
+pub use reports::{
+    BusinessStructure, CustomerManagement, MonthCount, MovedCustomer, Movement, ReportQuery,
+    RequirementTrends, StructureRow,
 };
 pub use requirements::{
     FeedbackEntry, Item, LedgerRow, RequirementFilter, Responsible, SimilarRequirement,

@@ -110,6 +110,11 @@ mod tests {
             include_str!("pages/surveys.rs"),
             include_str!("pages/survey_templates.rs"),
             include_str!("pages/survey_reports.rs"),
+            include_str!("pages/reports.rs"),
+            include_str!("../templates/reports.html"),
+            include_str!("../templates/report_business.html"),
+            include_str!("../templates/report_customers.html"),
+            include_str!("../templates/report_requirements.html"),
             include_str!("../templates/survey_templates.html"),
             include_str!("../templates/survey_template.html"),
             include_str!("../templates/survey_coverage.html"),
@@ -235,6 +240,7 @@ mod tests {
         keys.extend(ActionStep::ALL.iter().map(|v| format!("action_step.{v}")));
         keys.extend(ActionStep::ALL.iter().map(|v| format!("action_note.{v}")));
         keys.extend(["rule.unchanged", "rule.action_state"].map(String::from));
+        keys.extend(["new", "lost", "upgraded", "downgraded"].map(|k| format!("report.move.{k}")));
         use reqloop_domain::property::{IncidentKind, PropertyError, PropertyKind, PropertyState};
         keys.extend(PropertyState::ALL.iter().map(|v| format!("pstate.{v}")));
         keys.extend(PropertyKind::ALL.iter().map(|v| format!("pkind.{v}")));

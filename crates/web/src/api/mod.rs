@@ -7,6 +7,7 @@ mod contracts;
 mod customers;
 mod process_audits;
 mod property;
+mod reports;
 mod requirements;
 mod session;
 mod surveys;
@@ -240,6 +241,9 @@ pub fn routes() -> Router<AppState> {
             get(surveys::template_version),
         )
         .route("/api/v1/survey-coverage", get(surveys::coverage))
+        .route("/api/v1/reports/business", get(reports::business))
+        .route("/api/v1/reports/customers", get(reports::customers))
+        .route("/api/v1/reports/requirements", get(reports::requirements))
         .route("/api/v1/survey-report", get(surveys::report))
         .route(
             "/api/v1/survey-actions",
@@ -431,6 +435,7 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
         surveys::remind, surveys::templates, surveys::create_template, surveys::template,
         surveys::update_template, surveys::template_version, surveys::coverage, surveys::report,
         surveys::actions, surveys::create_action, surveys::action, surveys::action_step,
+        reports::business, reports::customers, reports::requirements,
         admin::users, admin::create_user, admin::departments, admin::set_head, admin::audit, admin::code_rule, admin::set_code_rule, admin::projects, admin::create_project,
     ),
     components(schemas(ErrorBody, ErrorDetail)),

@@ -8,6 +8,7 @@ mod orders;
 mod portal;
 mod process_audits;
 mod property;
+mod reports;
 mod requirements;
 mod survey_public;
 mod survey_reports;
@@ -185,6 +186,16 @@ pub fn routes() -> Router<AppState> {
             get(survey_templates::show).post(survey_templates::update),
         )
         .route("/survey-coverage", get(survey_reports::coverage))
+        .route("/reports", get(reports::index))
+        .route("/reports/business", get(reports::business))
+        .route("/reports/business.xlsx", get(reports::business_xlsx))
+        .route("/reports/customers", get(reports::customers))
+        .route("/reports/customers.xlsx", get(reports::customers_xlsx))
+        .route("/reports/requirements", get(reports::requirements))
+        .route(
+            "/reports/requirements.xlsx",
+            get(reports::requirements_xlsx),
+        )
         .route("/survey-report", get(survey_reports::report))
         .route("/survey-report.xlsx", get(survey_reports::report_xlsx))
         .route(
@@ -251,7 +262,7 @@ pub const NAV: &[(&str, &str, bool)] = &[
     ("surveys", "/surveys", true),
     ("warnings", "/warnings", false),
     ("kpis", "/kpis", false),
-    ("reports", "/reports", false),
+    ("reports", "/reports", true),
     ("audit", "/audit", true),
 ];
 
