@@ -84,6 +84,11 @@ pub struct AnalysisQuery {
     pub periods: Option<u32>,
 }
 
+/// The customers answering an on-site survey between `$1` and `$2` (few campaigns: read through
+/// the campaign index, not per customer).
+const ON_SITE: &str = "SELECT i.customer_id FROM survey_invitations i WHERE i.campaign_id IN \
+    (SELECT id FROM survey_campaigns WHERE kind = 'on_site') AND i.answered_at >= $1 AND i.answered_at < $2";
+
 /// The categories analyses group by.
 pub const DIMENSIONS: [&str; 4] = ["grade", "tier", "industry", "province"];
 
@@ -165,7 +170,7 @@ pub struct CoverageRow {
 
 /// One account manager's coverage: of their customers, how many answered a survey this year
 /// and how many had one on site (002§4.5.2: each at least once a year).
-#[derive(Debug, Clone, Serialize, ToSchema, FromRow)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ManagerCoverage {
     pub manager_id: i64,
     pub manager_name: String,
@@ -173,6 +178,9 @@ pub struct ManagerCoverage {
     pub surveyed: i64,
     pub on_site: i64,
 }
+
+/// A manager (or none), their name, customers, surveyed and surveyed on site.
+type ManagerGroup = (Option<i64>, Option<String>, i64, i64, i64);
 
 /// The coverage of a year: per manager, and the customers not surveyed yet.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -213,9 +221,8 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         let (invited, answered): (i64, i64) = sqlx::query_as(
-            "SELECT COUNT(*), COUNT(i.answered_at) FROM survey_invitations i \
-             JOIN survey_campaigns g ON g.id = i.campaign_id \
-             WHERE g.period_start <= $2 AND g.period_end >= $1",
+            "SELECT CAST(COALESCE(SUM(invited), 0) AS BIGINT), CAST(COALESCE(SUM(answered), 0) AS BIGINT) \
+             FROM survey_campaigns WHERE period_start <= $2 AND period_end >= $1",
         )
         .bind(from.to_string())
         .bind(to.to_string())
@@ -306,14 +313,16 @@ impl Store {
             .ok_or(Error::field("year", "range"))?;
         let end = NaiveDate::from_ymd_opt(q.year + 1, 1, 1).ok_or(Error::field("year", "range"))?;
         let (start, end) = (day_start(start), day_start(end));
-        // `$1`/`$2` (the year) come first: the SELECT list uses them before the WHERE's.
-        let managers_sql = "SELECT u.id AS manager_id, u.display_name AS manager_name, COUNT(*) AS customers, \
+        // `$1`/`$2` (the year) come first: the SELECT list uses them before the WHERE's. One
+        // pass over the customers counts them per manager (no manager: one more group) and gives
+        // the number not reached; the page of those reads on only until it is full.
+        let managers_sql = format!(
+            "SELECT c.account_manager_id, u.display_name, COUNT(*), \
              SUM(CASE WHEN EXISTS (SELECT 1 FROM survey_invitations i WHERE i.customer_id = c.id \
-                 AND i.answered_at >= $1 AND i.answered_at < $2) THEN 1 ELSE 0 END) AS surveyed, \
-             SUM(CASE WHEN EXISTS (SELECT 1 FROM survey_invitations i JOIN survey_campaigns g ON g.id = i.campaign_id \
-                 WHERE i.customer_id = c.id AND g.kind = 'on_site' AND i.answered_at >= $1 AND i.answered_at < $2) \
-                 THEN 1 ELSE 0 END) AS on_site \
-             FROM customers c JOIN users u ON u.id = c.account_manager_id";
+                 AND i.answered_at >= $1 AND i.answered_at < $2) THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN c.id IN ({ON_SITE}) THEN 1 ELSE 0 END) \
+             FROM customers c LEFT JOIN users u ON u.id = c.account_manager_id"
+        );
         let mut cond = Conditions {
             sql: Vec::new(),
             args: vec![Arg::Text(start.clone()), Arg::Text(end.clone())],
@@ -324,28 +333,46 @@ impl Store {
             cond.push("c.account_manager_id = ?", [Arg::Int(m)]);
         }
         let sql = format!(
-            "{managers_sql}{} GROUP BY u.id, u.display_name ORDER BY u.display_name, u.id",
+            "{managers_sql}{} GROUP BY c.account_manager_id, u.display_name ORDER BY u.display_name, c.account_manager_id",
             cond.where_clause()
         );
-        let managers: Vec<ManagerCoverage> = crate::db::bind_all(sqlx::query_as(&sql), &cond.args)
+        let groups: Vec<ManagerGroup> = crate::db::bind_all(sqlx::query_as(&sql), &cond.args)
             .fetch_all(&self.pool)
             .await?;
+        let uncovered_total = groups.iter().map(|g| g.2 - g.3).sum();
+        let managers = groups
+            .into_iter()
+            .filter_map(|(id, name, customers, surveyed, on_site)| {
+                Some(ManagerCoverage {
+                    manager_id: id?,
+                    manager_name: name.unwrap_or_default(),
+                    customers,
+                    surveyed,
+                    on_site,
+                })
+            })
+            .collect();
         cond.push(
             "NOT EXISTS (SELECT 1 FROM survey_invitations i WHERE i.customer_id = c.id \
              AND i.answered_at >= $1 AND i.answered_at < $2)",
             [],
         );
-        let (uncovered, uncovered_total) = self
-            .fetch_page_counting(
-                "customers c LEFT JOIN users u ON u.id = c.account_manager_id",
-                "customers c",
-                "c.id AS customer_id, c.code, c.name, c.grade, c.account_manager_id, u.display_name AS manager_name",
-                &cond,
-                "c.grade, c.code",
-                q.page,
-                q.per_page,
-            )
-            .await?;
+        let (limit, offset) = crate::db::paging(q.page, q.per_page);
+        let n = cond.next();
+        let mut args = cond.args.clone();
+        args.extend([Arg::Int(limit), Arg::Int(offset)]);
+        let uncovered = crate::db::bind_all(
+            sqlx::query_as(&format!(
+                "SELECT c.id AS customer_id, c.code, c.name, c.grade, c.account_manager_id, u.display_name AS manager_name \
+                 FROM customers c LEFT JOIN users u ON u.id = c.account_manager_id{} \
+                 ORDER BY c.grade, c.code LIMIT ${n} OFFSET ${}",
+                cond.where_clause(),
+                n + 1
+            )),
+            &args,
+        )
+        .fetch_all(&self.pool)
+        .await?;
         Ok(Coverage {
             year: q.year,
             managers,
@@ -404,15 +431,13 @@ impl Store {
         .await?;
         let (start, end) = (day_start(from), day_start(to.succ_opt().unwrap_or(to)));
         let (active_customers, surveyed_customers, on_site_customers): (i64, i64, i64) =
-            sqlx::query_as(
+            sqlx::query_as(&format!(
                 "SELECT COUNT(*), \
                  SUM(CASE WHEN EXISTS (SELECT 1 FROM survey_invitations i WHERE i.customer_id = c.id \
                      AND i.answered_at >= $1 AND i.answered_at < $2) THEN 1 ELSE 0 END), \
-                 SUM(CASE WHEN EXISTS (SELECT 1 FROM survey_invitations i JOIN survey_campaigns g ON g.id = i.campaign_id \
-                     WHERE i.customer_id = c.id AND g.kind = 'on_site' AND i.answered_at >= $1 AND i.answered_at < $2) \
-                     THEN 1 ELSE 0 END) \
-                 FROM customers c WHERE c.archived = 0",
-            )
+                 SUM(CASE WHEN c.id IN ({ON_SITE}) THEN 1 ELSE 0 END) \
+                 FROM customers c WHERE c.archived = 0"
+            ))
             .bind(&start)
             .bind(&end)
             .fetch_one(&self.pool)

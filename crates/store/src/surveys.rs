@@ -108,10 +108,10 @@ pub struct CampaignFilter {
     pub per_page: Option<i64>,
 }
 
-pub(crate) const CAMPAIGN_COLUMNS: &str = "g.id, g.version, g.kind, g.title, g.template_id, g.template_version, \
+pub(crate) const CAMPAIGN_COLUMNS: &str =
+    "g.id, g.version, g.kind, g.title, g.template_id, g.template_version, \
     g.period_start, g.period_end, g.status, g.account_manager_id, g.created_by, g.created_at, \
-    (SELECT COUNT(*) FROM survey_invitations i WHERE i.campaign_id = g.id) AS invited, \
-    (SELECT COUNT(*) FROM survey_invitations i WHERE i.campaign_id = g.id AND i.answered_at IS NOT NULL) AS answered";
+    g.invited, g.answered";
 
 impl Store {
     /// The default questionnaire's template, created on first use.
@@ -216,7 +216,8 @@ impl Store {
         let at = tx.at.clone();
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO survey_campaigns (kind, title, template_id, template_version, period_start, period_end, \
-             status, account_manager_id, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9) RETURNING id",
+             status, account_manager_id, created_by, created_at, invited) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9, $10) RETURNING id",
         )
         .bind(f.kind.as_str())
         .bind(&f.title)
@@ -227,6 +228,7 @@ impl Store {
         .bind(f.account_manager_id)
         .bind(&actor.username)
         .bind(&at)
+        .bind(customers.len() as i64)
         .fetch_one(&mut *tx.tx)
         .await?;
         for customer in &customers {
@@ -376,6 +378,10 @@ impl Store {
                 .bind(open.invitation_id)
                 .fetch_one(&mut *tx.tx)
                 .await?;
+        sqlx::query("UPDATE survey_campaigns SET answered = answered + 1 WHERE id = $1")
+            .bind(campaign)
+            .execute(&mut *tx.tx)
+            .await?;
         for s in &r.scores {
             let aspect = open
                 .questionnaire

@@ -27,6 +27,17 @@ GROUP BY 1, 2, 3, 4, 5;
 
 ALTER TABLE survey_invitations ADD COLUMN reminded_at TEXT;
 CREATE INDEX survey_invitations_open ON survey_invitations(campaign_id, answered_at);
+-- Who answered in a year (coverage) is one index probe per customer.
+CREATE INDEX survey_invitations_answered ON survey_invitations(customer_id, answered_at);
+
+-- A campaign's invited and answered counts, kept with the invitations and answers (the response
+-- rate of a period then sums a few campaigns instead of counting a million invitations).
+ALTER TABLE survey_campaigns ADD COLUMN invited INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE survey_campaigns ADD COLUMN answered INTEGER NOT NULL DEFAULT 0;
+UPDATE survey_campaigns SET
+    invited = (SELECT COUNT(*) FROM survey_invitations i WHERE i.campaign_id = survey_campaigns.id),
+    answered = (SELECT COUNT(*) FROM survey_invitations i WHERE i.campaign_id = survey_campaigns.id
+                AND i.answered_at IS NOT NULL);
 
 CREATE TABLE survey_actions (
     id          INTEGER PRIMARY KEY,
