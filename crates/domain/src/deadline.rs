@@ -41,18 +41,11 @@ pub fn complaint_confirm_due(registered: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 /// 002§4.3.3.2: the fix date committed to the customer, by default two working days after the
-/// decision (a Shanghai date; weekends skipped — holidays once the working calendar exists).
+/// decision (a Shanghai date, on the working calendar: weekends, statutory holidays and make-up
+/// working days).
 pub fn complaint_fix_default(decided: DateTime<Utc>) -> chrono::NaiveDate {
-    use chrono::Datelike;
-    let mut day = crate::time::shanghai_date(decided);
-    let mut left = 2;
-    while left > 0 {
-        day = day.succ_opt().unwrap_or(day);
-        if day.weekday().number_from_monday() <= 5 {
-            left -= 1;
-        }
-    }
-    day
+    crate::calendar::built_in_calendar()
+        .nth_working_day_after(crate::time::shanghai_date(decided), 2)
 }
 
 #[cfg(test)]
@@ -68,6 +61,12 @@ mod tests {
         let mon = Utc.with_ymd_and_hms(2026, 11, 23, 2, 0, 0).unwrap();
         assert_eq!(complaint_fix_default(mon).to_string(), "2026-11-25");
         assert_eq!(complaint_confirm_due(mon) - mon, Duration::hours(4));
+        // Tuesday 30 September 2025: the National Day week is off → Friday 10 October.
+        let before_holiday = Utc.with_ymd_and_hms(2025, 9, 30, 2, 0, 0).unwrap();
+        assert_eq!(
+            complaint_fix_default(before_holiday).to_string(),
+            "2025-10-10"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod closed_set;
 pub mod access;
 pub mod attachment;
 pub mod audit;
+pub mod calendar;
 pub mod change;
 pub mod coding;
 pub mod complaint;
