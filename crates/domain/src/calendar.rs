@@ -60,6 +60,40 @@ impl YearDays {
     }
 }
 
+/// Days typed one per line, `YYYY-MM-DD` or a range `YYYY-MM-DD..YYYY-MM-DD` (also `~`, `至`),
+/// as a notice lists them; blank lines are skipped. Errors name the line (1-based).
+pub fn parse_days(text: &str, field: &str) -> Result<Vec<String>, FieldErrors> {
+    let mut e = FieldErrors::default();
+    let mut out = Vec::new();
+    let date = |s: &str| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let parts: Vec<&str> = line
+            .splitn(2, ['~', '至'])
+            .flat_map(|p| p.split("..").collect::<Vec<_>>())
+            .collect();
+        match parts.as_slice() {
+            [one] => match date(one) {
+                Some(d) => out.push(d.to_string()),
+                None => e.add(format!("{field}.line{}", i + 1), "date"),
+            },
+            [a, b] => match (date(a), date(b)) {
+                (Some(a), Some(b)) if a <= b && (b - a).num_days() < 60 => {
+                    out.extend(a.iter_days().take_while(|d| *d <= b).map(|d| d.to_string()))
+                }
+                _ => e.add(format!("{field}.line{}", i + 1), "date_range"),
+            },
+            _ => e.add(format!("{field}.line{}", i + 1), "date_range"),
+        }
+    }
+    out.sort();
+    out.dedup();
+    e.finish().map(|_| out)
+}
+
 /// Business hours of a working day: `[start, end)` intervals in minutes after local midnight,
 /// sorted and apart.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -421,6 +455,29 @@ mod tests {
         assert!(!c.is_working_day(d("2025-10-08")), "other years untouched");
         assert!(BusinessHours(vec![(600, 500)]).validate().is_err());
         assert!(BusinessHours::default().validate().is_ok());
+    }
+
+    #[test]
+    fn days_are_typed_as_a_notice_lists_them() {
+        let days = parse_days(
+            "2027-02-06..2027-02-08\n\n2027-01-01\n2027-05-01 至 2027-05-02\n2027-01-01",
+            "h",
+        )
+        .unwrap();
+        assert_eq!(
+            days,
+            vec![
+                "2027-01-01",
+                "2027-02-06",
+                "2027-02-07",
+                "2027-02-08",
+                "2027-05-01",
+                "2027-05-02"
+            ]
+        );
+        let e = parse_days("2027-02-30\n2027-03-05..2027-03-01", "h").unwrap_err();
+        assert_eq!(e.for_field("h.line1"), Some("date"));
+        assert_eq!(e.for_field("h.line2"), Some("date_range"));
     }
 
     #[test]

@@ -63,6 +63,7 @@ const TABLES: &[&str] = &[
     "survey_answers",
     "survey_daily",
     "survey_actions",
+    "calendar_years",
     "settings",
     "code_counters",
     "audit_log",

@@ -4,6 +4,7 @@
 mod attachments;
 mod audit;
 mod backup;
+mod calendar;
 mod changes;
 mod complaints;
 mod contracts;
@@ -30,6 +31,7 @@ mod users;
 
 pub use attachments::Attachment;
 pub use audit::{AuditFilter, VerifyReport};
+pub use calendar::{CalendarYear, CalendarYearFields};
 pub use changes::{
     Change, ChangeFilter, ChangeItem, ChangeReview, Notice, NotifyRequest, Revision,
 };

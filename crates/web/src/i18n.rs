@@ -111,6 +111,8 @@ mod tests {
             include_str!("pages/survey_templates.rs"),
             include_str!("pages/survey_reports.rs"),
             include_str!("pages/reports.rs"),
+            include_str!("pages/calendar.rs"),
+            include_str!("../templates/calendar.html"),
             include_str!("../templates/reports.html"),
             include_str!("../templates/report_business.html"),
             include_str!("../templates/report_customers.html"),

@@ -1,6 +1,7 @@
 //! `/api/v1`: JSON in, JSON out, errors as `{"error":{…}}`.
 
 mod admin;
+mod calendar;
 mod changes;
 mod complaints;
 mod contracts;
@@ -241,6 +242,16 @@ pub fn routes() -> Router<AppState> {
             get(surveys::template_version),
         )
         .route("/api/v1/survey-coverage", get(surveys::coverage))
+        .route("/api/v1/calendar", get(calendar::overview))
+        .route(
+            "/api/v1/calendar/{year}",
+            get(calendar::year).put(calendar::save_year),
+        )
+        .route(
+            "/api/v1/calendar-hours",
+            axum::routing::put(calendar::save_hours),
+        )
+        .route("/api/v1/working-time", get(calendar::working_time))
         .route("/api/v1/reports/business", get(reports::business))
         .route("/api/v1/reports/customers", get(reports::customers))
         .route("/api/v1/reports/requirements", get(reports::requirements))
@@ -436,6 +447,8 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
         surveys::update_template, surveys::template_version, surveys::coverage, surveys::report,
         surveys::actions, surveys::create_action, surveys::action, surveys::action_step,
         reports::business, reports::customers, reports::requirements,
+        calendar::overview, calendar::year, calendar::save_year, calendar::save_hours,
+        calendar::working_time,
         admin::users, admin::create_user, admin::departments, admin::set_head, admin::audit, admin::code_rule, admin::set_code_rule, admin::projects, admin::create_project,
     ),
     components(schemas(ErrorBody, ErrorDetail)),

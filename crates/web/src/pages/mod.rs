@@ -1,5 +1,6 @@
 //! Server-rendered pages (F33) at the API's paths without `/api/v1`.
 
+mod calendar;
 mod changes;
 mod complaints;
 mod contracts;
@@ -186,6 +187,8 @@ pub fn routes() -> Router<AppState> {
             get(survey_templates::show).post(survey_templates::update),
         )
         .route("/survey-coverage", get(survey_reports::coverage))
+        .route("/calendar", get(calendar::show).post(calendar::save))
+        .route("/calendar/hours", post(calendar::save_hours))
         .route("/reports", get(reports::index))
         .route("/reports/business", get(reports::business))
         .route("/reports/business.xlsx", get(reports::business_xlsx))
@@ -251,6 +254,7 @@ pub const NAV: &[(&str, &str, bool)] = &[
     ("reviews", "/reviews", true),
     ("handoffs", "/handoffs", true),
     ("standard", "/work-standard", true),
+    ("calendar", "/calendar", true),
     ("projects", "/projects", true),
     ("contracts", "/contracts", true),
     ("changes", "/changes", true),
