@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::calendar::Calendar;
 use crate::requirement::Urgency;
 use crate::standard::DeadlineUnit;
 
@@ -22,11 +23,21 @@ pub fn stage_due(urgency: Urgency, entered: DateTime<Utc>) -> DateTime<Utc> {
     entered + stage_allowance(urgency)
 }
 
-/// When a control point's work started at `start` is due (hand-offs, F10).
-pub fn due_after(start: DateTime<Utc>, value: i64, unit: DeadlineUnit) -> DateTime<Utc> {
+/// When a control point's work started at `start` is due (hand-offs, F10): hours on the clock,
+/// working days on the working calendar (a working day's hours each; the clock starts at the
+/// next working instant).
+pub fn due_after(
+    calendar: &Calendar,
+    start: DateTime<Utc>,
+    value: i64,
+    unit: DeadlineUnit,
+) -> DateTime<Utc> {
     match unit {
         DeadlineUnit::Hours => start + Duration::hours(value),
-        DeadlineUnit::WorkingDays => start + Duration::days(value),
+        DeadlineUnit::WorkingDays => calendar
+            .add_days(start, value)
+            // A calendar without working time: fall back to calendar days.
+            .unwrap_or(start + Duration::days(value)),
     }
 }
 
@@ -67,6 +78,16 @@ mod tests {
             complaint_fix_default(before_holiday).to_string(),
             "2025-10-10"
         );
+    }
+
+    #[test]
+    fn working_day_deadlines_skip_the_holidays() {
+        let c = Calendar::built_in();
+        // Tuesday 30 September 2025 10:00 Shanghai + 2 working days → Friday 10 October 10:00.
+        let t = Utc.with_ymd_and_hms(2025, 9, 30, 2, 0, 0).unwrap();
+        let due = due_after(&c, t, 2, DeadlineUnit::WorkingDays);
+        assert_eq!(due, Utc.with_ymd_and_hms(2025, 10, 10, 2, 0, 0).unwrap());
+        assert_eq!(due_after(&c, t, 4, DeadlineUnit::Hours), t + Duration::hours(4));
     }
 
     #[test]

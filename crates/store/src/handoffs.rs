@@ -378,6 +378,8 @@ impl Store {
 pub(crate) struct StagePlan {
     stage: Stage,
     points: Vec<(ControlPoint, Option<UserId>)>,
+    /// The working calendar the points' deadlines count on.
+    calendar: reqloop_domain::calendar::Calendar,
 }
 
 impl Store {
@@ -389,6 +391,7 @@ impl Store {
             return Ok(StagePlan {
                 stage,
                 points: vec![],
+                calendar: Default::default(),
             });
         }
         let mut points = Vec::new();
@@ -409,7 +412,16 @@ impl Store {
             let receiver = handoff::pick_receiver(&candidates);
             points.push((p, receiver));
         }
-        Ok(StagePlan { stage, points })
+        let calendar = if points.is_empty() {
+            Default::default()
+        } else {
+            self.working_calendar().await?
+        };
+        Ok(StagePlan {
+            stage,
+            points,
+            calendar,
+        })
     }
 }
 
@@ -430,6 +442,7 @@ pub(crate) async fn open_stage_handoffs(
     let mut departments = Vec::new();
     for (p, receiver) in &plan.points {
         let due = to_db(deadline::due_after(
+            &plan.calendar,
             now,
             p.fields.deadline_value,
             p.fields.deadline_unit,
