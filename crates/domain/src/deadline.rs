@@ -87,7 +87,10 @@ mod tests {
         let t = Utc.with_ymd_and_hms(2025, 9, 30, 2, 0, 0).unwrap();
         let due = due_after(&c, t, 2, DeadlineUnit::WorkingDays);
         assert_eq!(due, Utc.with_ymd_and_hms(2025, 10, 10, 2, 0, 0).unwrap());
-        assert_eq!(due_after(&c, t, 4, DeadlineUnit::Hours), t + Duration::hours(4));
+        assert_eq!(
+            due_after(&c, t, 4, DeadlineUnit::Hours),
+            t + Duration::hours(4)
+        );
     }
 
     #[test]

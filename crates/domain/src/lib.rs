@@ -18,6 +18,7 @@ pub mod customer;
 pub mod deadline;
 pub mod delivery;
 pub mod fields;
+pub mod grading;
 pub mod handoff;
 pub mod ids;
 pub mod order;
