@@ -1,7 +1,7 @@
-//! When a requirement's current stage is due (F22 defaults, 003§4.2: urgent — first response
-//! within 4 working hours; important — a plan within 2 working days; general — contact within
-//! 5 working days). Counted in plain calendar time for now: this is the one function the
-//! working-calendar issue replaces.
+//! Deadlines (F22, 003§4.2), counted on the working calendar: a requirement's current stage by
+//! its urgency (urgent — first response within 4 working hours; important — a plan within 2
+//! working days; general — contact within 5 working days), a hand-off by its control point, and
+//! the complaint clocks of 002§4.3.3.
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -9,18 +9,32 @@ use crate::calendar::Calendar;
 use crate::requirement::Urgency;
 use crate::standard::DeadlineUnit;
 
-/// How long a stage may take at this urgency.
-pub fn stage_allowance(urgency: Urgency) -> Duration {
+/// How many working minutes a stage may take at this urgency.
+pub fn stage_allowance(calendar: &Calendar, urgency: Urgency) -> i64 {
     match urgency {
-        Urgency::Urgent => Duration::hours(24),
-        Urgency::Important => Duration::days(2),
-        Urgency::General => Duration::days(5),
+        Urgency::Urgent => 4 * 60,
+        Urgency::Important => 2 * calendar.hours.day_minutes(),
+        Urgency::General => 5 * calendar.hours.day_minutes(),
     }
 }
 
 /// The due time of a stage entered at `entered`.
-pub fn stage_due(urgency: Urgency, entered: DateTime<Utc>) -> DateTime<Utc> {
-    entered + stage_allowance(urgency)
+pub fn stage_due(calendar: &Calendar, urgency: Urgency, entered: DateTime<Utc>) -> DateTime<Utc> {
+    let minutes = stage_allowance(calendar, urgency);
+    calendar
+        .add_minutes(entered, minutes)
+        // A calendar without working time: plain clock time.
+        .unwrap_or(entered + Duration::minutes(minutes))
+}
+
+/// Whether a stage entered at `entered` is overdue at `now`.
+pub fn overdue(
+    calendar: &Calendar,
+    urgency: Urgency,
+    entered: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> bool {
+    now > stage_due(calendar, urgency, entered)
 }
 
 /// When a control point's work started at `start` is due (hand-offs, F10): hours on the clock,
@@ -39,11 +53,6 @@ pub fn due_after(
             // A calendar without working time: fall back to calendar days.
             .unwrap_or(start + Duration::days(value)),
     }
-}
-
-/// Whether a stage entered at `entered` is overdue at `now`.
-pub fn overdue(urgency: Urgency, entered: DateTime<Utc>, now: DateTime<Utc>) -> bool {
-    now > stage_due(urgency, entered)
 }
 
 /// 002§4.3.3.1: a complaint is confirmed with the customer within 4 hours of its registration.
@@ -95,14 +104,24 @@ mod tests {
 
     #[test]
     fn urgent_stages_are_due_first() {
+        let c = Calendar::built_in();
+        // Tuesday 24 November 2026, 16:00 Shanghai.
         let t = Utc.with_ymd_and_hms(2026, 11, 24, 8, 0, 0).unwrap();
-        assert!(overdue(Urgency::Urgent, t, t + Duration::hours(25)));
-        assert!(!overdue(Urgency::Important, t, t + Duration::hours(25)));
-        assert!(!overdue(Urgency::General, t, t + Duration::days(5)));
+        // Urgent: 4 working hours → 1.5 h today, 2.5 h tomorrow → Wednesday 11:00.
+        assert_eq!(
+            stage_due(&c, Urgency::Urgent, t),
+            Utc.with_ymd_and_hms(2026, 11, 25, 3, 0, 0).unwrap()
+        );
+        assert!(overdue(&c, Urgency::Urgent, t, t + Duration::hours(20)));
+        // Important: 2 working days → Thursday 16:00; general: 5 → Tuesday 1 December 16:00.
+        assert_eq!(stage_due(&c, Urgency::Important, t), t + Duration::days(2));
+        assert_eq!(stage_due(&c, Urgency::General, t), t + Duration::days(7));
+        assert!(!overdue(&c, Urgency::General, t, t + Duration::days(7)));
         assert!(overdue(
+            &c,
             Urgency::General,
             t,
-            t + Duration::days(5) + Duration::seconds(1)
+            t + Duration::days(7) + Duration::seconds(1)
         ));
     }
 }

@@ -866,6 +866,7 @@ impl Store {
                 });
             }
         }
+        let calendar = self.working_calendar().await?;
         let items = page
             .items
             .into_iter()
@@ -880,9 +881,8 @@ impl Store {
                 }
                 entered.sort_by_key(|(s, _)| Stage::ALL.iter().position(|x| x == s));
                 let since = reqloop_domain::time::from_db(&r.stage_entered_at).unwrap_or(now);
-                let due = reqloop_domain::deadline::stage_due(r.fields.urgency, since);
-                let overdue = r.stage != Stage::Closed
-                    && reqloop_domain::deadline::overdue(r.fields.urgency, since, now);
+                let due = reqloop_domain::deadline::stage_due(&calendar, r.fields.urgency, since);
+                let overdue = r.stage != Stage::Closed && now > due;
                 LedgerRow {
                     entered,
                     due: reqloop_domain::time::to_db(due),

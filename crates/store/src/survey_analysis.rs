@@ -361,7 +361,11 @@ impl Store {
         let n = cond.next();
         let mut args = cond.args.clone();
         args.extend([Arg::Int(limit), Arg::Int(offset)]);
-        let uncovered = crate::db::bind_all(
+        // Everyone reached: no need to read the customers again for an empty page.
+        let uncovered = if uncovered_total == 0 {
+            Vec::new()
+        } else {
+            crate::db::bind_all(
             sqlx::query_as(&format!(
                 "SELECT c.id AS customer_id, c.code, c.name, c.grade, c.account_manager_id, u.display_name AS manager_name \
                  FROM customers c LEFT JOIN users u ON u.id = c.account_manager_id{} \
@@ -370,9 +374,10 @@ impl Store {
                 n + 1
             )),
             &args,
-        )
-        .fetch_all(&self.pool)
-        .await?;
+            )
+            .fetch_all(&self.pool)
+            .await?
+        };
         Ok(Coverage {
             year: q.year,
             managers,
