@@ -684,6 +684,26 @@ pub fn field_messages(t: &Tr, errors: &reqloop_domain::FieldErrors) -> HashMap<S
     out
 }
 
+/// A report for its page: the report, or bad input (a period, a category) shown as the page's
+/// notice with 400; any other error is the error page.
+pub fn report_or_notice<T>(
+    u: &PageUser,
+    r: Result<T, reqloop_store::Error>,
+) -> Result<(Option<T>, String, StatusCode), Box<Response>> {
+    match r {
+        Ok(v) => Ok((Some(v), String::new(), StatusCode::OK)),
+        Err(reqloop_store::Error::Invalid(e)) => Ok((
+            None,
+            field_messages(&u.t, &e)
+                .into_values()
+                .collect::<Vec<_>>()
+                .join("；"),
+            StatusCode::BAD_REQUEST,
+        )),
+        Err(e) => Err(Box::new(error_page(u, e.into()))),
+    }
+}
+
 /// Whether the actor may do `action` (for showing buttons; handlers check again).
 pub fn may(actor: &Actor, action: Action) -> bool {
     actor.require(action).is_ok()

@@ -6,13 +6,12 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use reqloop_domain::access::Action;
 use reqloop_store::{BusinessStructure, CustomerManagement, ReportQuery, RequirementTrends};
 
 use super::surveys::pct;
-use super::{error_page, field_messages, filters, render, Chrome};
+use super::{error_page, filters, render, report_or_notice, Chrome};
 use crate::auth::PageUser;
 use crate::export::Sheet;
 use crate::AppState;
@@ -49,17 +48,6 @@ fn year(s: &AppState, q: &HashMap<String, String>) -> i32 {
         .unwrap_or_else(|| {
             chrono::Datelike::year(&reqloop_domain::time::shanghai_date(s.clock.now()))
         })
-}
-
-/// A bad period is shown on the page (400), anything else is an error page.
-fn notice_of(u: &PageUser, e: reqloop_store::Error) -> Result<String, Box<Response>> {
-    match e {
-        reqloop_store::Error::Invalid(e) => Ok(field_messages(&u.t, &e)
-            .into_values()
-            .collect::<Vec<_>>()
-            .join("；")),
-        e => Err(Box::new(error_page(u, e.into()))),
-    }
 }
 
 /// `(y, width)` of horizontal bars scaled to the largest value, `max_width` px.
@@ -116,13 +104,11 @@ pub async fn business(
         to: to.clone(),
         by: Some(by.clone()),
     };
-    let (r, notice, status) = match s.store.business_structure(&u.actor, &query).await {
-        Ok(r) => (Some(r), String::new(), StatusCode::OK),
-        Err(e) => match notice_of(&u, e) {
-            Ok(n) => (None, n, StatusCode::BAD_REQUEST),
+    let (r, notice, status) =
+        match report_or_notice(&u, s.store.business_structure(&u.actor, &query).await) {
+            Ok(v) => v,
             Err(page) => return *page,
-        },
-    };
+        };
     let page = BusinessPage {
         c: Chrome::new(&u, "reports", u.t.t("report.business").to_string()),
         notice,
@@ -253,13 +239,11 @@ pub async fn customers(
         return error_page(&u, e.into());
     }
     let year = year(&s, &q);
-    let (r, notice, status) = match s.store.customer_management(&u.actor, year).await {
-        Ok(r) => (Some(r), String::new(), StatusCode::OK),
-        Err(e) => match notice_of(&u, e) {
-            Ok(n) => (None, n, StatusCode::BAD_REQUEST),
+    let (r, notice, status) =
+        match report_or_notice(&u, s.store.customer_management(&u.actor, year).await) {
+            Ok(v) => v,
             Err(page) => return *page,
-        },
-    };
+        };
     let page = CustomersPage {
         c: Chrome::new(
             &u,
@@ -436,13 +420,11 @@ pub async fn requirements(
         to: to.clone(),
         by: None,
     };
-    let (r, notice, status) = match s.store.requirement_trends(&u.actor, &query).await {
-        Ok(r) => (Some(r), String::new(), StatusCode::OK),
-        Err(e) => match notice_of(&u, e) {
-            Ok(n) => (None, n, StatusCode::BAD_REQUEST),
+    let (r, notice, status) =
+        match report_or_notice(&u, s.store.requirement_trends(&u.actor, &query).await) {
+            Ok(v) => v,
             Err(page) => return *page,
-        },
-    };
+        };
     let page = RequirementsPage {
         c: Chrome::new(&u, "reports", u.t.t("report.requirements").to_string()),
         notice,

@@ -19,7 +19,8 @@ use reqloop_store::{
 use super::requirements::refusal;
 use super::surveys::{aspect_labels, pct, trend_rows, TrendRow};
 use super::{
-    choices, error_page, field_messages, filters, may, render, Chrome, FormData, Opt, Pager,
+    choices, error_page, field_messages, filters, may, render, report_or_notice, Chrome, FormData,
+    Opt, Pager,
 };
 use crate::auth::PageUser;
 use crate::error::AppError;
@@ -149,18 +150,11 @@ pub async fn report(
         return error_page(&u, e.into());
     }
     let (year, half) = half_of(&s, &q);
-    let (r, notice, status) = match s.store.satisfaction_report(year, half).await {
-        Ok(r) => (Some(r), String::new(), StatusCode::OK),
-        Err(reqloop_store::Error::Invalid(e)) => (
-            None,
-            field_messages(&u.t, &e)
-                .into_values()
-                .collect::<Vec<_>>()
-                .join("；"),
-            StatusCode::BAD_REQUEST,
-        ),
-        Err(e) => return error_page(&u, e.into()),
-    };
+    let (r, notice, status) =
+        match report_or_notice(&u, s.store.satisfaction_report(year, half).await) {
+            Ok(v) => v,
+            Err(page) => return *page,
+        };
     let labels = match aspect_labels(&s, &u).await {
         Ok(l) => l,
         Err(e) => return error_page(&u, e),

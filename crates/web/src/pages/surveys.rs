@@ -16,7 +16,8 @@ use reqloop_store::{
 
 use super::requirements::refusal;
 use super::{
-    choices, error_page, field_messages, filters, may, render, Chrome, FormData, Opt, Pager,
+    choices, error_page, field_messages, filters, may, render, report_or_notice, Chrome, FormData,
+    Opt, Pager,
 };
 use crate::auth::PageUser;
 use crate::error::AppError;
@@ -502,18 +503,11 @@ pub async fn analysis(
         by: Some(by.clone()).filter(|b| !b.is_empty()),
         periods: Some(3),
     };
-    let (analysis, notice, status) = match s.store.survey_analysis(&query).await {
-        Ok(a) => (Some(a), String::new(), StatusCode::OK),
-        Err(reqloop_store::Error::Invalid(e)) => (
-            None,
-            field_messages(&u.t, &e)
-                .into_values()
-                .collect::<Vec<_>>()
-                .join("；"),
-            StatusCode::BAD_REQUEST,
-        ),
-        Err(e) => return error_page(&u, e.into()),
-    };
+    let (analysis, notice, status) =
+        match report_or_notice(&u, s.store.survey_analysis(&query).await) {
+            Ok(v) => v,
+            Err(page) => return *page,
+        };
     let labels = match aspect_labels(&s, &u).await {
         Ok(l) => l,
         Err(e) => return error_page(&u, e),
