@@ -77,6 +77,12 @@ pub enum Action {
     ProcessAuditRead,
     /// Plan process audits, grade their checklists and report them.
     ProcessAuditWrite,
+    /// Read early warnings (F24) of the customers in one's scope.
+    WarningRead,
+    /// Read the KPIs (F23) of one's scope: oneself, one's department or everyone.
+    KpiRead,
+    /// Assign and verify warnings, edit the warning and response-time rules, run a pass now.
+    WarningManage,
     AuditRead,
     UserManage,
     SettingsManage,
@@ -139,6 +145,8 @@ pub fn permits(role: Role, action: Action) -> bool {
         ReportRead => !matches!(role, Portal),
         ProcessAuditRead => !matches!(role, Portal),
         ProcessAuditWrite => matches!(role, Admin | QualityEngineer | MarketingManager),
+        WarningRead | KpiRead => !matches!(role, Portal),
+        WarningManage => matches!(role, Admin | MarketingManager | QualityEngineer),
         AuditRead | UserManage | SettingsManage => role == Admin,
     }
 }

@@ -297,6 +297,13 @@ pub struct Requirement {
     pub merged_into: Option<i64>,
     /// The revision in force: 1 until an approved change (F14) gives it a new one.
     pub revision: i64,
+    /// When the current stage's response time runs out (F22), on the working calendar; moved
+    /// on by the time spent waiting for the customer.
+    pub sla_due_at: Option<String>,
+    /// Set while the requirement waits for the customer: its clock stands still.
+    pub waiting_since: Option<String>,
+    /// Working minutes this stage has waited for the customer so far.
+    pub paused_minutes: i64,
     pub created_at: String,
     pub updated_at: String,
 }

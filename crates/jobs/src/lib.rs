@@ -12,10 +12,42 @@ struct Job {
     every: chrono::Duration,
 }
 
-const JOBS: &[Job] = &[Job {
-    name: "purge_expired_sessions",
-    every: chrono::Duration::hours(1),
-}];
+/// In order: breaches are recorded before the warning pass counts them.
+const JOBS: &[Job] = &[
+    Job {
+        name: "purge_expired_sessions",
+        every: chrono::Duration::hours(1),
+    },
+    // F22: a breach is recorded within minutes of the clock running out.
+    Job {
+        name: "record_sla_breaches",
+        every: chrono::Duration::minutes(5),
+    },
+    // F24: warnings over hand-offs, deliveries, complaints and breaches.
+    Job {
+        name: "raise_warnings",
+        every: chrono::Duration::minutes(15),
+    },
+];
+
+/// Runs one job; its result as the text kept in the job's row.
+async fn run_job(store: &Store, name: &str, now: DateTime<Utc>) -> reqloop_store::Result<String> {
+    Ok(match name {
+        "purge_expired_sessions" => format!("removed {}", store.purge_expired_sessions(now).await?),
+        "record_sla_breaches" => {
+            let p = store.record_breaches(now).await?;
+            format!("computed {}, recorded {}", p.computed, p.recorded)
+        }
+        "raise_warnings" => {
+            let p = store.raise_warnings(now).await?;
+            format!(
+                "rules {}, raised {}, escalated {}",
+                p.rules, p.raised, p.escalated
+            )
+        }
+        _ => "unknown job".to_string(),
+    })
+}
 
 /// Runs the jobs that are due now; returns the names of those this node ran.
 pub async fn run_due(store: &Store, node: &str, now: DateTime<Utc>) -> Vec<&'static str> {
@@ -26,13 +58,7 @@ pub async fn run_due(store: &Store, node: &str, now: DateTime<Utc>) -> Vec<&'sta
             .await
         {
             Ok(true) => {
-                let result = match job.name {
-                    "purge_expired_sessions" => store
-                        .purge_expired_sessions(now)
-                        .await
-                        .map(|n| format!("removed {n}")),
-                    _ => Ok("unknown job".to_string()),
-                };
+                let result = run_job(store, job.name, now).await;
                 let text = match &result {
                     Ok(t) => t.clone(),
                     Err(e) => format!("error: {e}"),

@@ -9,19 +9,33 @@ both_backends!(a_due_job_runs_on_exactly_one_node, |db| {
         reqloop_jobs::run_due(&db.store, "node-a", now),
         reqloop_jobs::run_due(&db.store, "node-b", now)
     );
+    let mut all: Vec<&str> = a.iter().chain(b.iter()).copied().collect();
+    all.sort();
     assert_eq!(
-        a.len() + b.len(),
-        1,
-        "exactly one node ran the purge: {a:?} {b:?}"
+        all,
+        vec![
+            "purge_expired_sessions",
+            "raise_warnings",
+            "record_sla_breaches"
+        ],
+        "each job ran on exactly one node: {a:?} {b:?}"
     );
     assert!(
-        reqloop_jobs::run_due(&db.store, "node-a", now + Duration::minutes(5))
+        reqloop_jobs::run_due(&db.store, "node-a", now + Duration::minutes(4))
             .await
             .is_empty(),
-        "not due again yet"
+        "none due again yet"
     );
     let later = reqloop_jobs::run_due(&db.store, "node-b", now + Duration::hours(2)).await;
-    assert_eq!(later, vec!["purge_expired_sessions"]);
+    assert_eq!(
+        later,
+        vec![
+            "purge_expired_sessions",
+            "record_sla_breaches",
+            "raise_warnings"
+        ],
+        "breaches are recorded before the warnings count them"
+    );
 });
 
 both_backends!(the_purge_removes_expired_sessions_only, |db| {

@@ -64,6 +64,10 @@ const TABLES: &[&str] = &[
     "survey_daily",
     "survey_actions",
     "calendar_years",
+    "sla_breaches",
+    "warning_rules",
+    "warnings",
+    "kpi_monthly",
     "settings",
     "code_counters",
     "audit_log",
@@ -111,6 +115,9 @@ const IDENTITY_TABLES: &[&str] = &[
     "survey_invitations",
     "survey_answers",
     "survey_actions",
+    "sla_breaches",
+    "warning_rules",
+    "warnings",
 ];
 
 /// Columns that may point at rows restored later (portal users at customers, merged
@@ -196,6 +203,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         // The migrations seed rows that the backup brings back itself.
         for t in [
+            "warning_rules",
             "control_points",
             "work_standards",
             "departments",

@@ -483,6 +483,8 @@ impl Store {
                 e => e,
             })?;
         }
+        let calendar = self.working_calendar().await?;
+        let rules = self.sla_rules().await?;
         let mut tx = self.write(&Who::from(actor), now).await?;
         let at = tx.at.clone();
         let (id,): (i64,) = sqlx::query_as(
@@ -499,7 +501,7 @@ impl Store {
         .bind(ComplaintState::Registered.as_str())
         .bind(&actor.username)
         .bind(&at)
-        .bind(to_db(deadline::complaint_confirm_due(now)))
+        .bind(to_db(deadline::complaint_confirm_due(&calendar, &rules, now)))
         .fetch_one(&mut *tx.tx)
         .await?;
         tx.audit("complaint", id, "register", None, Some(&f))
@@ -677,7 +679,9 @@ impl Store {
         mut d: Decision,
         now: DateTime<Utc>,
     ) -> Result<Complaint> {
-        let default_fix = deadline::complaint_fix_default(now).to_string();
+        let calendar = self.working_calendar().await?;
+        let rules = self.sla_rules().await?;
+        let default_fix = deadline::complaint_fix_default(&calendar, &rules, now).to_string();
         d.validate(&default_fix)?;
         if let Some(dep) = d.department_id {
             let found: Option<i64> = sqlx::query_scalar("SELECT id FROM departments WHERE id = $1")

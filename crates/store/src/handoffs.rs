@@ -280,6 +280,26 @@ impl Store {
         if n == 0 {
             return Err(Error::Stale);
         }
+        // F23: the hand-off's clock ends; it counts for its receiver and department.
+        let (customer,): (i64,) =
+            sqlx::query_as("SELECT customer_id FROM requirements WHERE id = $1")
+                .bind(before.requirement_id)
+                .fetch_one(&mut *tx.tx)
+                .await?;
+        let due = before.due_at.clone();
+        let end = crate::kpis::ClockEnd {
+            record_type: "handoff",
+            record_id: id,
+            clock: "handoff",
+            owner: crate::kpis::Owner {
+                person: before.receiver_id.map_or(0, |u| u.0),
+                department: before.department_id.0,
+                customer,
+            },
+            due_at: &due,
+        };
+        let overdue = reqloop_domain::time::from_db(&due).is_some_and(|d| now > d);
+        crate::kpis::end_clock(&mut tx, end, overdue, now).await?;
         let content = format!("{}：{}", before.plan_conversion, before.requirement_title);
         let (entry,): (i64,) = sqlx::query_as(
             "INSERT INTO work_plan_entries (department_id, handoff_id, requirement_id, content, created_at) \
@@ -378,8 +398,35 @@ impl Store {
 pub(crate) struct StagePlan {
     stage: Stage,
     points: Vec<(ControlPoint, Option<UserId>)>,
-    /// The working calendar the points' deadlines count on.
+    /// The working calendar the points' deadlines and the stage's response time count on.
     calendar: reqloop_domain::calendar::Calendar,
+    sla: reqloop_domain::sla::SlaRules,
+}
+
+impl StagePlan {
+    /// The clock of the stage `r` is in now (what the move that enters this plan's stage ends).
+    pub(crate) fn clock(
+        &self,
+        r: &reqloop_domain::requirement::Requirement,
+        now: DateTime<Utc>,
+    ) -> Option<crate::sla::ClockView> {
+        crate::sla::requirement_clock(r, &self.calendar, &self.sla, now)
+    }
+
+    /// When the stage entered at `now` runs out of response time at this urgency (F22).
+    pub(crate) fn sla_due(
+        &self,
+        urgency: reqloop_domain::requirement::Urgency,
+        now: DateTime<Utc>,
+    ) -> String {
+        let clock = reqloop_domain::sla::Clock {
+            started: now,
+            allowance: self.sla.for_urgency(urgency),
+            paused: 0,
+            waiting_since: None,
+        };
+        to_db(clock.due(&self.calendar))
+    }
 }
 
 impl Store {
@@ -392,6 +439,7 @@ impl Store {
                 stage,
                 points: vec![],
                 calendar: Default::default(),
+                sla: Default::default(),
             });
         }
         let mut points = Vec::new();
@@ -412,15 +460,11 @@ impl Store {
             let receiver = handoff::pick_receiver(&candidates);
             points.push((p, receiver));
         }
-        let calendar = if points.is_empty() {
-            Default::default()
-        } else {
-            self.working_calendar().await?
-        };
         Ok(StagePlan {
             stage,
             points,
-            calendar,
+            calendar: self.working_calendar().await?,
+            sla: self.sla_rules().await?,
         })
     }
 }

@@ -13,6 +13,7 @@ mod db;
 pub mod demo;
 mod handoffs;
 mod jobs;
+mod kpis;
 mod orders;
 mod process_audits;
 mod projects;
@@ -21,6 +22,7 @@ mod reports;
 mod requirements;
 mod reviews;
 mod settings;
+mod sla;
 mod standard;
 mod survey_actions;
 mod survey_analysis;
@@ -28,6 +30,7 @@ mod surveys;
 #[doc(hidden)]
 pub mod testing;
 mod users;
+mod warnings;
 
 pub use attachments::Attachment;
 pub use audit::{AuditFilter, VerifyReport};
@@ -45,6 +48,9 @@ pub use contracts::{
 pub use customers::{CustomerFilter, HistoryEntry};
 pub use db::{Backend, Page, Store, Who};
 pub use handoffs::{HandoffFilter, WorkPlanEntry};
+pub use kpis::{
+    CheckItem, CheckList, KpiMonth, KpiQuery, KpiReport, KpiRow, WeekQuery, WeeklyCheck,
+};
 pub use orders::{Order, OrderFilter, OrderSummary};
 pub use process_audits::{AuditItem, AuditReport, Practice, ProcessAudit, ProcessAuditFilter};
 pub use property::{
@@ -60,6 +66,9 @@ pub use requirements::{
     StageOutput, Transition,
 };
 pub use reviews::{NewReview, ReviewAnswer, ReviewFilter, ReviewRound};
+pub use sla::{
+    deadline_clock, requirement_clock, Breach, BreachFilter, BreachPass, ClockView, WaitRequest,
+};
 pub use standard::StandardVersion;
 pub use survey_actions::{ActionFilter, ActionStepRequest, SurveyAction};
 pub use survey_analysis::{
@@ -72,6 +81,9 @@ pub use surveys::{
     TemplateVersionInfo,
 };
 pub use users::{random_token, LoginOutcome, SessionInfo, SESSION_HOURS};
+pub use warnings::{
+    RuleUpdate, TierLevels, Warning, WarningFilter, WarningPass, WarningRule, WarningStepRequest,
+};
 
 use reqloop_domain::FieldErrors;
 

@@ -14,12 +14,13 @@ use sqlx::{FromRow, Row as _};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::db::{bind_all, requirement_scope, Arg, Conditions, WriteTx};
-use crate::handoffs;
+use crate::{handoffs, kpis};
 use crate::{Error, Page, Result, Store, Who};
 
 const COLUMNS: &str = "id, version, code, customer_id, project_id, title, description, channel, category, sub_category, \
     nature, kind, urgency, source_person, collected_on, feasibility_technical, feasibility_economic, feasibility_time, \
-    feasibility_note, value_score, stage, stage_entered_at, merged_into, revision, created_at, updated_at";
+    feasibility_note, value_score, stage, stage_entered_at, merged_into, revision, sla_due_at, waiting_since, \
+    paused_minutes, created_at, updated_at";
 
 #[derive(FromRow)]
 struct Row {
@@ -47,6 +48,9 @@ struct Row {
     stage_entered_at: String,
     merged_into: Option<i64>,
     revision: i64,
+    sla_due_at: Option<String>,
+    waiting_since: Option<String>,
+    paused_minutes: i64,
     created_at: String,
     updated_at: String,
 }
@@ -89,6 +93,9 @@ impl Row {
             stage_entered_at: self.stage_entered_at,
             merged_into: self.merged_into,
             revision: self.revision,
+            sla_due_at: self.sla_due_at,
+            waiting_since: self.waiting_since,
+            paused_minutes: self.paused_minutes,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -409,6 +416,7 @@ impl Store {
             }
         }
         let plan = self.plan_stage(f.project_id, Stage::Identification).await?;
+        let sla_due = plan.sla_due(f.urgency, now);
         let mut tx = self.write(&Who::from(actor), now).await?;
         let key = format!("XQ{}-", now.year());
         let (seq,): (i64,) = sqlx::query_as(
@@ -424,18 +432,40 @@ impl Store {
             "INSERT INTO requirements (title, description, channel, category, sub_category, nature, kind, urgency, \
              source_person, collected_on, feasibility_technical, feasibility_economic, feasibility_time, \
              feasibility_note, value_score, stage_entered_at, created_at, updated_at, code, customer_id, project_id, \
-             created_by, stage) \
+             created_by, sla_due_at, owner_id, owner_department_id, stage) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $16, $17, $18, $19, $20, \
-             'identification') RETURNING id",
+             $21, $22, $23, 'identification') RETURNING id",
         );
+        // F23: the requirement counts for its customer's account manager of now (and that
+        // person's department), from reception to completion.
+        let (owner, owner_department): (Option<i64>, Option<i64>) = sqlx::query_as(
+            "SELECT c.account_manager_id, u.department_id FROM customers c \
+             LEFT JOIN users u ON u.id = c.account_manager_id WHERE c.id = $1",
+        )
+        .bind(f.customer_id.0)
+        .fetch_one(&mut *tx.tx)
+        .await?;
         let id: i64 = bind_fields(insert, &f, &at)
             .bind(&code)
             .bind(f.customer_id.0)
             .bind(f.project_id)
             .bind(actor.user_id.0)
+            .bind(&sla_due)
+            .bind(owner)
+            .bind(owner_department)
             .fetch_one(&mut *tx.tx)
             .await?
             .try_get(0)?;
+        let received = reqloop_domain::kpi::Counts {
+            received: 1,
+            ..Default::default()
+        };
+        let who = crate::kpis::Owner {
+            person: owner.unwrap_or(0),
+            department: owner_department.unwrap_or(0),
+            customer: f.customer_id.0,
+        };
+        crate::kpis::bump(&mut tx, &reqloop_domain::kpi::month_of(now), who, &received).await?;
         let r = Requirement {
             id,
             version: 1,
@@ -445,6 +475,9 @@ impl Store {
             stage_entered_at: at.clone(),
             merged_into: None,
             revision: 1,
+            sla_due_at: Some(sla_due),
+            waiting_since: None,
+            paused_minutes: 0,
             created_at: at.clone(),
             updated_at: at,
         };
@@ -740,16 +773,21 @@ impl Store {
         };
         let mv = requirement::transition(before.stage, to, reason, &facts).map_err(Error::Stage)?;
         let plan = self.plan_stage(before.fields.project_id, to).await?;
+        // The stage's clock ends here (F23 counts it); entering a stage starts the next one
+        // afresh (F22).
+        let ending = plan.clock(&before, now);
+        let sla_due = (to != Stage::Closed).then(|| plan.sla_due(before.fields.urgency, now));
         let mut tx = self.write(&Who::from(actor), now).await?;
         let at = tx.at.clone();
         let n = sqlx::query(
-            "UPDATE requirements SET stage = $1, stage_entered_at = $2, updated_at = $2, version = version + 1 \
-             WHERE id = $3 AND version = $4",
+            "UPDATE requirements SET stage = $1, stage_entered_at = $2, updated_at = $2, sla_due_at = $5, \
+             waiting_since = NULL, paused_minutes = 0, version = version + 1 WHERE id = $3 AND version = $4",
         )
         .bind(to.as_str())
         .bind(&at)
         .bind(id)
         .bind(before.version)
+        .bind(&sla_due)
         .execute(&mut *tx.tx)
         .await?
         .rows_affected();
@@ -771,9 +809,29 @@ impl Store {
             Move::Forward => "forward",
             Move::Rework => "rework",
         };
+        let on_time = match &ending {
+            Some(clock) => {
+                let (owner, _) = kpis::requirement_owner(&mut tx, id).await?;
+                let key = format!("{}@{}", before.stage.as_str(), before.stage_entered_at);
+                let end = kpis::ClockEnd {
+                    record_type: "requirement",
+                    record_id: id,
+                    clock: &key,
+                    owner,
+                    due_at: &clock.due_at,
+                };
+                Some(i64::from(
+                    kpis::end_clock(&mut tx, end, clock.overdue, now).await?,
+                ))
+            }
+            None => None,
+        };
+        if to == Stage::Closed {
+            kpis::count_completed(&mut tx, id).await?;
+        }
         sqlx::query(
-            "INSERT INTO requirement_transitions (requirement_id, from_stage, to_stage, move, reason, actor_id, actor_name, at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO requirement_transitions (requirement_id, from_stage, to_stage, move, reason, actor_id, actor_name, at, on_time) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(id)
         .bind(before.stage.as_str())
@@ -783,12 +841,16 @@ impl Store {
         .bind(actor.user_id.0)
         .bind(&actor.username)
         .bind(&at)
+        .bind(on_time)
         .execute(&mut *tx.tx)
         .await?;
         let after = Requirement {
             version: before.version + 1,
             stage: to,
             stage_entered_at: at.clone(),
+            sla_due_at: sla_due,
+            waiting_since: None,
+            paused_minutes: 0,
             updated_at: at,
             ..before.clone()
         };
@@ -809,6 +871,8 @@ pub struct LedgerRow {
     pub entered: Vec<(Stage, String)>,
     pub due: String,
     pub overdue: bool,
+    /// The current stage's response-time clock (none once closed).
+    pub clock: Option<crate::sla::ClockView>,
     /// Who the current stage waits for: the receivers of its pending hand-offs.
     pub responsible: Vec<Responsible>,
 }
@@ -867,6 +931,7 @@ impl Store {
             }
         }
         let calendar = self.working_calendar().await?;
+        let rules = self.sla_rules().await?;
         let items = page
             .items
             .into_iter()
@@ -880,13 +945,12 @@ impl Store {
                     }
                 }
                 entered.sort_by_key(|(s, _)| Stage::ALL.iter().position(|x| x == s));
-                let since = reqloop_domain::time::from_db(&r.stage_entered_at).unwrap_or(now);
-                let due = reqloop_domain::deadline::stage_due(&calendar, r.fields.urgency, since);
-                let overdue = r.stage != Stage::Closed && now > due;
+                let clock = crate::sla::requirement_clock(&r, &calendar, &rules, now);
                 LedgerRow {
                     entered,
-                    due: reqloop_domain::time::to_db(due),
-                    overdue,
+                    due: clock.as_ref().map(|c| c.due_at.clone()).unwrap_or_default(),
+                    overdue: clock.as_ref().is_some_and(|c| c.overdue),
+                    clock,
                     responsible: waiting.remove(&r.id).unwrap_or_default(),
                     requirement: r,
                 }
@@ -956,6 +1020,8 @@ impl Store {
         };
         tx.audit("requirement", id, "merge", Some(&before), Some(&after))
             .await?;
+        // A duplicate merged away is handled (F23 completion); its clock stops uncounted.
+        kpis::count_completed(&mut tx, id).await?;
         tx.commit().await?;
         Ok(after)
     }

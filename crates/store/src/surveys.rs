@@ -445,6 +445,31 @@ impl Store {
                 .await?;
             }
         }
+        // F23: satisfaction counts for the customer's account manager (and department) of now.
+        let (manager, department): (Option<i64>, Option<i64>) = sqlx::query_as(
+            "SELECT c.account_manager_id, u.department_id FROM customers c \
+             LEFT JOIN users u ON u.id = c.account_manager_id WHERE c.id = $1",
+        )
+        .bind(customer)
+        .fetch_one(&mut *tx.tx)
+        .await?;
+        let scores: Vec<i64> = r.scores.iter().map(|s| s.score).collect();
+        let answered = reqloop_domain::kpi::Counts {
+            scores: reqloop_domain::survey::histogram(&scores),
+            ..Default::default()
+        };
+        let owner = crate::kpis::Owner {
+            person: manager.unwrap_or(0),
+            department: department.unwrap_or(0),
+            customer,
+        };
+        crate::kpis::bump(
+            &mut tx,
+            &reqloop_domain::kpi::month_of(now),
+            owner,
+            &answered,
+        )
+        .await?;
         tx.audit(
             "survey_invitation",
             open.invitation_id,

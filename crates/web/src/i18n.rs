@@ -110,9 +110,17 @@ mod tests {
             include_str!("pages/surveys.rs"),
             include_str!("pages/survey_templates.rs"),
             include_str!("pages/survey_reports.rs"),
+            include_str!("pages/warnings.rs"),
+            include_str!("pages/kpis.rs"),
+            include_str!("../templates/kpis.html"),
+            include_str!("../templates/kpi_weekly.html"),
+            include_str!("../templates/kpi_monthly.html"),
             include_str!("pages/reports.rs"),
             include_str!("pages/calendar.rs"),
             include_str!("../templates/calendar.html"),
+            include_str!("../templates/warnings.html"),
+            include_str!("../templates/warning.html"),
+            include_str!("../templates/warning_rules.html"),
             include_str!("../templates/reports.html"),
             include_str!("../templates/report_business.html"),
             include_str!("../templates/report_customers.html"),
@@ -242,6 +250,47 @@ mod tests {
         keys.extend(ActionStep::ALL.iter().map(|v| format!("action_step.{v}")));
         keys.extend(ActionStep::ALL.iter().map(|v| format!("action_note.{v}")));
         keys.extend(["rule.unchanged", "rule.action_state"].map(String::from));
+        use reqloop_domain::sla::SlaUnit;
+        use reqloop_domain::warning::{Level, Metric, Subject, WarningState, WarningStep};
+        keys.extend(Level::ALL.iter().map(|v| format!("level.{v}")));
+        keys.extend(WarningState::ALL.iter().map(|v| format!("wstate.{v}")));
+        keys.extend(Subject::ALL.iter().map(|v| format!("wsubject.{v}")));
+        keys.extend(WarningStep::ALL.iter().map(|v| format!("wstep.{v}")));
+        keys.extend(WarningStep::ALL.iter().map(|v| format!("wnote.{v}")));
+        for prefix in ["metric", "metric_unit", "metric_def"] {
+            keys.extend(Metric::ALL.iter().map(|v| format!("{prefix}.{v}")));
+        }
+        keys.extend(SlaUnit::ALL.iter().map(|v| format!("sla_unit.{v}")));
+        use reqloop_domain::kpi::Dimension;
+        keys.extend(Dimension::ALL.iter().map(|v| format!("kpi.by.{v}")));
+        keys.extend(
+            ["received", "timeliness", "completion", "satisfied"].map(|k| format!("kpi.sort.{k}")),
+        );
+        keys.extend(["overdue", "due_this_week", "waiting"].map(|k| format!("kpi.check.{k}")));
+        keys.push("err.period".into());
+        keys.extend(
+            [
+                "urgent",
+                "important",
+                "general",
+                "complaint_confirm",
+                "complaint_fix",
+            ]
+            .map(|k| format!("sla.{k}")),
+        );
+        keys.extend(
+            ["warning_state", "already_waiting", "not_waiting"].map(|k| format!("rule.{k}")),
+        );
+        keys.extend(
+            [
+                "threshold_order",
+                "min",
+                "too_large",
+                "fixed",
+                "working_days",
+            ]
+            .map(|k| format!("err.{k}")),
+        );
         keys.extend(["new", "lost", "upgraded", "downgraded"].map(|k| format!("report.move.{k}")));
         use reqloop_domain::property::{IncidentKind, PropertyError, PropertyKind, PropertyState};
         keys.extend(PropertyState::ALL.iter().map(|v| format!("pstate.{v}")));

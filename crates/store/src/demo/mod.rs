@@ -154,6 +154,7 @@ pub async fn load(store: &Store, now: DateTime<Utc>) -> Result<Loaded> {
     load_complaints(store, &admin, &staff, now).await?;
     load_property(store, &staff, now).await?;
     load_surveys(store, &admin, now).await?;
+    load_warnings(store, &staff, now).await?;
     let mut portal = new_user("portal", "客户门户演示", DEMO_PASSWORD, Role::Portal);
     portal.customer_id = first_customer;
     users.push(store.create_user(&system, portal, now).await?);
@@ -1930,5 +1931,77 @@ async fn load_survey_followup(store: &Store, admin: &Actor, now: DateTime<Utc>) 
             now - chrono::Duration::days(25),
         )
         .await?;
+    Ok(())
+}
+
+/// The monitoring passes run once over the demo (F22 breaches, F24 warnings — the overdue order,
+/// the complaints of the last months), then a red warning is assigned, an orange one resolved
+/// and a yellow one resolved and verified, so each step of the life shows.
+async fn load_warnings(store: &Store, staff: &[Actor], now: DateTime<Utc>) -> Result<()> {
+    use reqloop_domain::warning::{Level, WarningStep};
+    store.record_breaches(now).await?;
+    store.raise_warnings(now).await?;
+    let by_name = |u: &str| staff.iter().find(|a| a.username == u);
+    let (Some(marketing), Some(quality), Some(account)) = (
+        by_name("marketing"),
+        by_name("quality"),
+        by_name("zhangwei"),
+    ) else {
+        return Ok(());
+    };
+    let first = |level: Level| crate::WarningFilter {
+        level: Some(level),
+        state: Some(reqloop_domain::warning::WarningState::Raised),
+        per_page: Some(1),
+        ..Default::default()
+    };
+    let step = |version, step, note: &str, assignee_id| crate::WarningStepRequest {
+        version,
+        step,
+        note: note.into(),
+        assignee_id,
+    };
+    let plans: [(Level, &[(WarningStep, &str)]); 3] = [
+        (Level::Red, &[(WarningStep::Assign, "请跟进交付计划")]),
+        (
+            Level::Orange,
+            &[
+                (WarningStep::Assign, "请联系客户"),
+                (WarningStep::Resolve, "已与客户沟通，约定整改计划并书面确认"),
+            ],
+        ),
+        (
+            Level::Yellow,
+            &[
+                (WarningStep::Assign, "请核实"),
+                (WarningStep::Resolve, "已核实并处理完毕"),
+                (WarningStep::Verify, "复核有效，关闭预警"),
+            ],
+        ),
+    ];
+    for (level, steps) in plans {
+        let Some(w) = store
+            .list_warnings(marketing, &first(level))
+            .await?
+            .items
+            .into_iter()
+            .next()
+        else {
+            continue;
+        };
+        let mut version = w.version;
+        for (s, note) in steps {
+            let by = match s {
+                WarningStep::Resolve => account,
+                WarningStep::Verify => quality,
+                _ => marketing,
+            };
+            let assignee = (*s == WarningStep::Assign).then_some(account.user_id.0);
+            version = store
+                .step_warning(by, w.id, step(version, *s, note, assignee), now)
+                .await?
+                .version;
+        }
+    }
     Ok(())
 }

@@ -6,12 +6,14 @@ mod changes;
 mod complaints;
 mod contracts;
 mod customers;
+mod kpis;
 mod process_audits;
 mod property;
 mod reports;
 mod requirements;
 mod session;
 mod surveys;
+mod warnings;
 mod workflow;
 
 pub(crate) use complaints::download as download_complaint_file;
@@ -252,6 +254,31 @@ pub fn routes() -> Router<AppState> {
             axum::routing::put(calendar::save_hours),
         )
         .route("/api/v1/working-time", get(calendar::working_time))
+        .route("/api/v1/kpis", get(kpis::report))
+        .route("/api/v1/kpis/weekly", get(kpis::weekly))
+        .route("/api/v1/warnings", get(warnings::list))
+        .route("/api/v1/warnings/run", axum::routing::post(warnings::run))
+        .route("/api/v1/warnings/{id}", get(warnings::get))
+        .route(
+            "/api/v1/warnings/{id}/steps",
+            axum::routing::post(warnings::step),
+        )
+        .route("/api/v1/warning-dashboard", get(warnings::dashboard))
+        .route("/api/v1/warning-rules", get(warnings::rules))
+        .route(
+            "/api/v1/warning-rules/{id}",
+            axum::routing::put(warnings::update_rule),
+        )
+        .route(
+            "/api/v1/sla-rules",
+            get(warnings::sla_rules).put(warnings::save_sla_rules),
+        )
+        .route("/api/v1/sla-breaches", get(warnings::breaches))
+        .route("/api/v1/requirements/{id}/clock", get(warnings::clock))
+        .route(
+            "/api/v1/requirements/{id}/wait",
+            axum::routing::post(warnings::wait),
+        )
         .route("/api/v1/reports/business", get(reports::business))
         .route("/api/v1/reports/customers", get(reports::customers))
         .route("/api/v1/reports/requirements", get(reports::requirements))
@@ -449,6 +476,9 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
         reports::business, reports::customers, reports::requirements,
         calendar::overview, calendar::year, calendar::save_year, calendar::save_hours,
         calendar::working_time,
+        warnings::list, warnings::get, warnings::step, warnings::dashboard, warnings::run, warnings::rules,
+        warnings::update_rule, warnings::sla_rules, warnings::save_sla_rules, warnings::breaches,
+        warnings::clock, warnings::wait, kpis::report, kpis::weekly,
         admin::users, admin::create_user, admin::departments, admin::set_head, admin::audit, admin::code_rule, admin::set_code_rule, admin::projects, admin::create_project,
     ),
     components(schemas(ErrorBody, ErrorDetail)),

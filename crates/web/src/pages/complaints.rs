@@ -249,10 +249,11 @@ async fn detail_view(
         let k = s.store.get_complaint(&u.actor, id, now).await?;
         let departments = s.store.departments().await?;
         let users = s.store.list_users().await?;
-        Ok::<_, AppError>((k, departments, users))
+        let default_fix = s.store.complaint_fix_default(now).await?.to_string();
+        Ok::<_, AppError>((k, departments, users, default_fix))
     }
     .await;
-    let (mut k, departments, users) = match loaded {
+    let (mut k, departments, users, default_fix) = match loaded {
         Ok(v) => v,
         Err(e) => return error_page(u, e),
     };
@@ -288,7 +289,7 @@ async fn detail_view(
             .filter(|x| x.active && x.role != reqloop_domain::user::Role::Portal)
             .map(|x| (x.id.0.to_string(), x.display_name.clone(), false))
             .collect(),
-        default_fix: reqloop_domain::deadline::complaint_fix_default(now).to_string(),
+        default_fix,
         capa,
         can_handle: may(&u.actor, Action::ComplaintHandle),
         can_verify: may(&u.actor, Action::ComplaintVerify),

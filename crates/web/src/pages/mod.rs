@@ -5,6 +5,7 @@ mod changes;
 mod complaints;
 mod contracts;
 mod customers;
+mod kpis;
 mod orders;
 mod portal;
 mod process_audits;
@@ -15,6 +16,7 @@ mod survey_public;
 mod survey_reports;
 mod survey_templates;
 mod surveys;
+mod warnings;
 mod workflow;
 
 /// Template filters (askama finds `filters` in the template's scope).
@@ -189,6 +191,17 @@ pub fn routes() -> Router<AppState> {
         .route("/survey-coverage", get(survey_reports::coverage))
         .route("/calendar", get(calendar::show).post(calendar::save))
         .route("/calendar/hours", post(calendar::save_hours))
+        .route("/kpis", get(kpis::dashboard))
+        .route("/kpis/weekly", get(kpis::weekly))
+        .route("/kpis/monthly", get(kpis::monthly))
+        .route("/kpis/monthly.xlsx", get(kpis::monthly_xlsx))
+        .route("/warnings", get(warnings::list))
+        .route("/warnings/run", post(warnings::run))
+        .route("/warnings/{id}", get(warnings::detail))
+        .route("/warnings/{id}/step", post(warnings::step))
+        .route("/warning-rules", get(warnings::rules))
+        .route("/warning-rules/{id}", post(warnings::update_rule))
+        .route("/sla-rules", post(warnings::save_sla))
         .route("/reports", get(reports::index))
         .route("/reports/business", get(reports::business))
         .route("/reports/business.xlsx", get(reports::business_xlsx))
@@ -232,6 +245,7 @@ pub fn routes() -> Router<AppState> {
             "/requirements/{id}/transitions",
             post(requirements::transition),
         )
+        .route("/requirements/{id}/wait", post(requirements::wait))
         .route("/projects", get(requirements::projects))
         .route("/ledger", get(requirements::ledger))
         .route("/requirements/{id}/merge", post(requirements::merge))
@@ -264,8 +278,8 @@ pub const NAV: &[(&str, &str, bool)] = &[
     ("complaints", "/complaints", true),
     ("property", "/property", true),
     ("surveys", "/surveys", true),
-    ("warnings", "/warnings", false),
-    ("kpis", "/kpis", false),
+    ("warnings", "/warnings", true),
+    ("kpis", "/kpis", true),
     ("reports", "/reports", true),
     ("audit", "/audit", true),
 ];

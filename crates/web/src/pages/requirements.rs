@@ -18,7 +18,9 @@ use reqloop_domain::time::display_local;
 use reqloop_domain::FieldErrors;
 use reqloop_store::{CustomerFilter, RequirementFilter};
 
-use super::{choices, error_page, field_messages, may, render, Chrome, FormData, Opt, Pager};
+use super::{
+    choices, error_page, field_messages, filters, may, render, Chrome, FormData, Opt, Pager,
+};
 use crate::auth::PageUser;
 use crate::error::AppError;
 use crate::i18n::Tr;
@@ -612,6 +614,9 @@ struct DetailPage {
     /// The requirement's changes, for those cleared to see them (`None` otherwise).
     changes: Option<Vec<reqloop_store::Change>>,
     can_request_change: bool,
+    /// The current stage's response-time clock (F22) and how it reads.
+    clock: Option<reqloop_store::ClockView>,
+    clock_text: String,
 }
 
 /// A hand-off as a row of the requirement page and the "my work" page.
@@ -719,6 +724,7 @@ async fn detail_page(
             )
             .await?;
         let attachments = s.store.attachments(&u.actor, id).await?;
+        let clock = s.store.clock_of(&r, s.clock.now()).await?;
         let changes = if may(&u.actor, Action::ChangeRead) {
             let f = reqloop_store::ChangeFilter {
                 requirement_id: Some(id),
@@ -731,13 +737,13 @@ async fn detail_page(
         };
         Ok::<_, AppError>((
             (r, items, moves, outputs, customer, departments, similar),
-            (handoffs, reviews, attachments, changes),
+            (handoffs, reviews, attachments, changes, clock),
         ))
     }
     .await;
     let (
         (r, items, moves, outputs, customer, departments, similar),
-        (handoffs, reviews, attachments, changes),
+        (handoffs, reviews, attachments, changes, clock),
     ) = match loaded {
         Ok(v) => v,
         Err(e) => return error_page(u, e),
@@ -909,6 +915,11 @@ async fn detail_page(
             && r.stage != Stage::Identification
             && r.merged_into.is_none(),
         changes,
+        clock_text: clock
+            .as_ref()
+            .map(|c| super::warnings::clock_text(&t, c))
+            .unwrap_or_default(),
+        clock,
         similar: similar
             .into_iter()
             .take(8)
@@ -1184,6 +1195,33 @@ pub async fn transition(
     .await
 }
 
+/// Pauses the stage's clock while waiting for the customer, or resumes it (F22).
+pub async fn wait(
+    State(s): State<AppState>,
+    u: PageUser,
+    Path(id): Path<i64>,
+    form: FormData,
+) -> Response {
+    let w = reqloop_store::WaitRequest {
+        version: form.get("version").parse().unwrap_or(-1),
+        waiting: form.get("waiting") == "1",
+        note: form.get("note"),
+    };
+    let result = s
+        .store
+        .set_requirement_waiting(&u.actor, id, w, s.clock.now())
+        .await;
+    land(
+        &s,
+        &u,
+        id,
+        result,
+        &format!("/requirements/{id}#clock"),
+        "form.fix_errors",
+    )
+    .await
+}
+
 // ---- projects ----
 
 #[derive(Template)]
@@ -1353,7 +1391,15 @@ pub async fn ledger(
                 r.stage.as_str().to_string(),
                 t.label("stage", r.stage.as_str()),
                 dates,
-                short_time(&row.due),
+                match &row.clock {
+                    // Due time and what is left (or waiting for the customer), F22.
+                    Some(k) => format!(
+                        "{} · {}",
+                        short_time(&row.due),
+                        super::warnings::clock_text(&t, k)
+                    ),
+                    None => String::new(),
+                },
                 row.overdue,
                 responsible(&t, &departments, row),
             )
