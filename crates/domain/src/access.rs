@@ -81,6 +81,10 @@ pub enum Action {
     WarningRead,
     /// Read the KPIs (F23) of one's scope: oneself, one's department or everyone.
     KpiRead,
+    /// Start grading runs (F2), adjust their candidates, edit the grading rules.
+    GradingManage,
+    /// Approve or reject a grading run: the evaluation committee (004§1.3 "用户动态评价领导小组").
+    GradingApprove,
     /// Assign and verify warnings, edit the warning and response-time rules, run a pass now.
     WarningManage,
     AuditRead,
@@ -146,6 +150,8 @@ pub fn permits(role: Role, action: Action) -> bool {
         ProcessAuditRead => !matches!(role, Portal),
         ProcessAuditWrite => matches!(role, Admin | QualityEngineer | MarketingManager),
         WarningRead | KpiRead => !matches!(role, Portal),
+        GradingManage => matches!(role, Admin | MarketingManager),
+        GradingApprove => matches!(role, Admin | MarketingManager | Executive),
         WarningManage => matches!(role, Admin | MarketingManager | QualityEngineer),
         AuditRead | UserManage | SettingsManage => role == Admin,
     }

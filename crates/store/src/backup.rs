@@ -68,6 +68,10 @@ const TABLES: &[&str] = &[
     "warning_rules",
     "warnings",
     "kpi_monthly",
+    "grading_runs",
+    "grading_candidates",
+    "grade_history",
+    "customer_volumes",
     "settings",
     "code_counters",
     "audit_log",
@@ -118,6 +122,8 @@ const IDENTITY_TABLES: &[&str] = &[
     "sla_breaches",
     "warning_rules",
     "warnings",
+    "grading_runs",
+    "grade_history",
 ];
 
 /// Columns that may point at rows restored later (portal users at customers, merged

@@ -312,23 +312,7 @@ impl Store {
             .setting_in(tx, "customer_code_rule")
             .await?
             .unwrap_or_else(|| coding::DEFAULT_RULE.to_string());
-        let facts = CodeFacts {
-            grade: f.grade,
-            tier: f.tier,
-            province: &f.province,
-            year: now.year(),
-        };
-        let (prefix, width, suffix) = coding::split(&rule, &facts)
-            .map_err(|e| Error::Other(format!("customer code rule: {e}")))?;
-        let key = format!("{prefix}\u{1f}{suffix}");
-        let (seq,): (i64,) = sqlx::query_as(
-            "INSERT INTO code_counters (prefix, next_seq) VALUES ($1, 1) \
-             ON CONFLICT (prefix) DO UPDATE SET next_seq = code_counters.next_seq + 1 RETURNING next_seq",
-        )
-        .bind(&key)
-        .fetch_one(&mut *tx.tx)
-        .await?;
-        Ok(coding::render(&prefix, width, &suffix, seq))
+        code_in(tx, &rule, f.grade, f.tier, &f.province, now).await
     }
 
     pub async fn create_customer(
@@ -433,6 +417,21 @@ impl Store {
             return Err(Error::Stale);
         }
         replace_team(&mut tx, id.0, &f.team).await?;
+        if f.grade != before.fields.grade || f.tier != before.fields.tier {
+            // F2: an edit of the grade or tier outside a run is grade history too.
+            let change = crate::grading::GradeChangeRow {
+                customer: id.0,
+                run: None,
+                from: (
+                    before.fields.grade.as_str(),
+                    before.fields.tier.as_str(),
+                    &before.code,
+                ),
+                to: (f.grade.as_str(), f.tier.as_str(), &code),
+                note: "",
+            };
+            crate::grading::record_grade_change(&mut tx, &change, &actor.username).await?;
+        }
         let after = Customer {
             version: before.version + 1,
             code,
@@ -813,4 +812,33 @@ impl Store {
             .await?;
         Ok(id.map(CustomerId))
     }
+}
+
+/// The next code under `rule` for a customer of this grade, tier and province (F1: the code
+/// shows the grade), counted per prefix in the transaction.
+pub(crate) async fn code_in(
+    tx: &mut WriteTx,
+    rule: &str,
+    grade: reqloop_domain::customer::Grade,
+    tier: reqloop_domain::customer::Tier,
+    province: &str,
+    now: DateTime<Utc>,
+) -> Result<String> {
+    let facts = CodeFacts {
+        grade,
+        tier,
+        province,
+        year: now.year(),
+    };
+    let (prefix, width, suffix) = coding::split(rule, &facts)
+        .map_err(|e| Error::Other(format!("customer code rule: {e}")))?;
+    let key = format!("{prefix}\u{1f}{suffix}");
+    let (seq,): (i64,) = sqlx::query_as(
+        "INSERT INTO code_counters (prefix, next_seq) VALUES ($1, 1) \
+         ON CONFLICT (prefix) DO UPDATE SET next_seq = code_counters.next_seq + 1 RETURNING next_seq",
+    )
+    .bind(&key)
+    .fetch_one(&mut *tx.tx)
+    .await?;
+    Ok(coding::render(&prefix, width, &suffix, seq))
 }

@@ -11,6 +11,7 @@ mod contracts;
 mod customers;
 mod db;
 pub mod demo;
+mod grading;
 mod handoffs;
 mod jobs;
 mod kpis;
@@ -47,6 +48,10 @@ pub use contracts::{
 };
 pub use customers::{CustomerFilter, HistoryEntry};
 pub use db::{Backend, Page, Store, Who};
+pub use grading::{
+    Adjustment, Applied, Candidate, CandidateFilter, GradeChange, GradingRun, NewRun, RunDecision,
+    RunSummary,
+};
 pub use handoffs::{HandoffFilter, WorkPlanEntry};
 pub use kpis::{
     CheckItem, CheckList, KpiMonth, KpiQuery, KpiReport, KpiRow, WeekQuery, WeeklyCheck,

@@ -264,7 +264,7 @@ impl Store {
         let sql = format!(
             "SELECT c.id, c.code, c.name, a.at, a.action, a.before_json, a.after_json FROM audit_log a \
              JOIN customers c ON a.entity_id = CAST(c.id AS TEXT) \
-             WHERE a.entity = 'customer' AND a.action IN ('update', 'archive') AND a.at >= $1 AND a.at < $2{w} \
+             WHERE a.entity = 'customer' AND a.action IN ('update', 'archive', 'grade') AND a.at >= $1 AND a.at < $2{w} \
              ORDER BY a.seq"
         );
         let mut changes = bind_all(

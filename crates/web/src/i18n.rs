@@ -112,6 +112,9 @@ mod tests {
             include_str!("pages/survey_reports.rs"),
             include_str!("pages/warnings.rs"),
             include_str!("pages/kpis.rs"),
+            include_str!("pages/grading.rs"),
+            include_str!("../templates/grading.html"),
+            include_str!("../templates/grading_run.html"),
             include_str!("../templates/kpis.html"),
             include_str!("../templates/kpi_weekly.html"),
             include_str!("../templates/kpi_monthly.html"),
@@ -268,6 +271,20 @@ mod tests {
         );
         keys.extend(["overdue", "due_this_week", "waiting"].map(|k| format!("kpi.check.{k}")));
         keys.push("err.period".into());
+        use reqloop_domain::grading::{RunKind, RunState};
+        keys.extend(RunKind::ALL.iter().map(|v| format!("grading.kind.{v}")));
+        keys.extend(RunState::ALL.iter().map(|v| format!("grading.state.{v}")));
+        keys.extend(
+            [
+                "a_last",
+                "b_last",
+                "long_term_tag",
+                "government_tag",
+                "influence_tag",
+            ]
+            .map(|k| format!("grading.rule.{k}")),
+        );
+        keys.extend(["run_decided", "own_run", "draft_open"].map(|k| format!("rule.{k}")));
         keys.extend(
             [
                 "urgent",

@@ -155,6 +155,7 @@ pub async fn load(store: &Store, now: DateTime<Utc>) -> Result<Loaded> {
     load_property(store, &staff, now).await?;
     load_surveys(store, &admin, now).await?;
     load_warnings(store, &staff, now).await?;
+    load_grading(store, &staff, now).await?;
     let mut portal = new_user("portal", "客户门户演示", DEMO_PASSWORD, Role::Portal);
     portal.customer_id = first_customer;
     users.push(store.create_user(&system, portal, now).await?);
@@ -2003,5 +2004,80 @@ async fn load_warnings(store: &Store, staff: &[Actor], now: DateTime<Utc>) -> Re
                 .version;
         }
     }
+    Ok(())
+}
+
+/// F2: volumes of the year before last as an earlier system recorded them; last year's annual
+/// determination, approved by the committee (grade history, last year's volumes); then a
+/// customer of grade C that grew past the A boundary this year, and this half-year's adjustment
+/// awaiting the committee.
+async fn load_grading(store: &Store, staff: &[Actor], now: DateTime<Utc>) -> Result<()> {
+    use chrono::Datelike;
+    use reqloop_domain::grading::RunKind;
+    let by_name = |u: &str| staff.iter().find(|a| a.username == u);
+    let (Some(marketing), Some(exec)) = (by_name("marketing"), by_name("exec")) else {
+        return Ok(());
+    };
+    let today = reqloop_domain::time::shanghai_date(now);
+    let year = i64::from(today.year());
+    let customers = store.customers_after(0, 10_000).await?;
+    let older: Vec<(i64, i64)> = customers
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let pct = 80 + (i as i64 * 7) % 26;
+            (c.id.0, c.fields.annual_revenue * pct / 100)
+        })
+        .collect();
+    store
+        .record_volumes(&Who::from(marketing), year - 2, &older, now)
+        .await?;
+    let last = store
+        .start_grading_run(
+            marketing,
+            crate::NewRun {
+                kind: RunKind::Annual,
+                year: (year - 1) as i32,
+                half: None,
+            },
+            now,
+        )
+        .await?;
+    store
+        .decide_grading_run(
+            exec,
+            last.id,
+            crate::RunDecision {
+                version: last.version,
+                approve: true,
+                note: "经用户动态评价领导小组审议，同意按候选名单确定。".into(),
+            },
+            now,
+        )
+        .await?;
+    let mut by_volume: Vec<&reqloop_domain::customer::Customer> = customers.iter().collect();
+    by_volume.sort_by_key(|c| (std::cmp::Reverse(c.fields.annual_revenue), c.id.0));
+    if let (Some(top), Some(grown)) = (by_volume.get(2), by_volume.get(12)) {
+        let current = store.get_customer(marketing, grown.id).await?;
+        let patch = reqloop_domain::customer::CustomerPatch {
+            version: current.version,
+            annual_revenue: Some(top.fields.annual_revenue + 1_000_000),
+            ..Default::default()
+        };
+        store
+            .update_customer(marketing, grown.id, patch, now)
+            .await?;
+    }
+    store
+        .start_grading_run(
+            marketing,
+            crate::NewRun {
+                kind: RunKind::Semiannual,
+                year: year as i32,
+                half: Some(if today.month() <= 6 { 1 } else { 2 }),
+            },
+            now,
+        )
+        .await?;
     Ok(())
 }

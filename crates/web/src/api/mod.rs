@@ -6,6 +6,7 @@ mod changes;
 mod complaints;
 mod contracts;
 mod customers;
+mod grading;
 mod kpis;
 mod process_audits;
 mod property;
@@ -254,6 +255,31 @@ pub fn routes() -> Router<AppState> {
             axum::routing::put(calendar::save_hours),
         )
         .route("/api/v1/working-time", get(calendar::working_time))
+        .route(
+            "/api/v1/grading-rules",
+            get(grading::rules).put(grading::save_rules),
+        )
+        .route(
+            "/api/v1/grading-runs",
+            get(grading::list).post(grading::start),
+        )
+        .route("/api/v1/grading-runs/{id}", get(grading::get))
+        .route(
+            "/api/v1/grading-runs/{id}/candidates",
+            get(grading::candidates),
+        )
+        .route(
+            "/api/v1/grading-runs/{id}/candidates/{customer_id}",
+            axum::routing::put(grading::adjust),
+        )
+        .route(
+            "/api/v1/grading-runs/{id}/decision",
+            axum::routing::post(grading::decide),
+        )
+        .route(
+            "/api/v1/customers/{id}/grade-history",
+            get(grading::history),
+        )
         .route("/api/v1/kpis", get(kpis::report))
         .route("/api/v1/kpis/weekly", get(kpis::weekly))
         .route("/api/v1/warnings", get(warnings::list))
@@ -479,6 +505,8 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
         warnings::list, warnings::get, warnings::step, warnings::dashboard, warnings::run, warnings::rules,
         warnings::update_rule, warnings::sla_rules, warnings::save_sla_rules, warnings::breaches,
         warnings::clock, warnings::wait, kpis::report, kpis::weekly,
+        grading::rules, grading::save_rules, grading::list, grading::start, grading::get, grading::candidates,
+        grading::adjust, grading::decide, grading::history,
         admin::users, admin::create_user, admin::departments, admin::set_head, admin::audit, admin::code_rule, admin::set_code_rule, admin::projects, admin::create_project,
     ),
     components(schemas(ErrorBody, ErrorDetail)),

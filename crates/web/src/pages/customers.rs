@@ -17,7 +17,9 @@ use reqloop_domain::user::{Role, User};
 use reqloop_domain::FieldErrors;
 use reqloop_store::{CustomerFilter, HistoryEntry};
 
-use super::{choices, error_page, field_messages, may, render, Chrome, FormData, Opt, Pager};
+use super::{
+    choices, error_page, field_messages, filters, may, render, Chrome, FormData, Opt, Pager,
+};
 use crate::auth::PageUser;
 use crate::error::AppError;
 use crate::i18n::Tr;
@@ -286,6 +288,8 @@ struct DetailPage {
     credit: Option<(String, String)>,
     contacts: Vec<reqloop_domain::customer::Contact>,
     history: Vec<ShownHistory>,
+    /// F2: each change of grade or tier, newest first.
+    grades: Vec<reqloop_store::GradeChange>,
     created: String,
     can_edit: bool,
     can_archive: bool,
@@ -349,11 +353,12 @@ async fn detail_page(
         let cu = s.store.get_customer(&u.actor, id).await?;
         let contacts = s.store.list_contacts(&u.actor, id).await?;
         let history = s.store.customer_history(&u.actor, id).await?;
+        let grades = s.store.grade_history(&u.actor, id).await?;
         let staff = staff(s).await?;
-        Ok::<_, AppError>((cu, contacts, history, staff))
+        Ok::<_, AppError>((cu, contacts, (history, grades), staff))
     }
     .await;
-    let (cu, contacts, history, staff) = match loaded {
+    let (cu, contacts, (history, grades), staff) = match loaded {
         Ok(v) => v,
         Err(e) => return error_page(u, e),
     };
@@ -415,6 +420,7 @@ async fn detail_page(
         }),
         contacts,
         history,
+        grades,
         created: display_local(&cu.created_at),
         can_edit: may(&u.actor, Action::CustomerUpdate) && !cu.archived,
         can_archive: may(&u.actor, Action::CustomerArchive) && !cu.archived,

@@ -80,6 +80,24 @@ impl DashboardPage {
             })
             .collect()
     }
+    /// Each month's value of each rate: (rate, x, y, text) for a dot with its figure.
+    fn dots(&self) -> Vec<(&'static str, i64, i64, String)> {
+        let Some(r) = &self.r else { return vec![] };
+        let mut out = Vec::new();
+        for (i, m) in r.trend.iter().enumerate() {
+            for (k, v) in [
+                ("timeliness", m.rates.timeliness),
+                ("completion", m.rates.completion),
+                ("satisfied", m.rates.satisfied),
+            ] {
+                if let Some(v) = v {
+                    let y = 10 + CHART_H - (v * CHART_H as f64).round() as i64;
+                    out.push((k, self.x(&i), y, format!("{} {}", m.month, pct(&Some(v)))));
+                }
+            }
+        }
+        out
+    }
     fn y(&self, share: &i64) -> i64 {
         10 + CHART_H - share * CHART_H / 100
     }

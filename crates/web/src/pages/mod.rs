@@ -5,6 +5,7 @@ mod changes;
 mod complaints;
 mod contracts;
 mod customers;
+mod grading;
 mod kpis;
 mod orders;
 mod portal;
@@ -191,6 +192,14 @@ pub fn routes() -> Router<AppState> {
         .route("/survey-coverage", get(survey_reports::coverage))
         .route("/calendar", get(calendar::show).post(calendar::save))
         .route("/calendar/hours", post(calendar::save_hours))
+        .route("/grading", get(grading::list).post(grading::start))
+        .route("/grading/rules", post(grading::save_rules))
+        .route("/grading/{id}", get(grading::run))
+        .route(
+            "/grading/{id}/candidates/{customer_id}",
+            post(grading::adjust),
+        )
+        .route("/grading/{id}/decision", post(grading::decide))
         .route("/kpis", get(kpis::dashboard))
         .route("/kpis/weekly", get(kpis::weekly))
         .route("/kpis/monthly", get(kpis::monthly))
@@ -261,6 +270,7 @@ pub fn routes() -> Router<AppState> {
 /// The product's areas in the side navigation: (key, path, built yet).
 pub const NAV: &[(&str, &str, bool)] = &[
     ("customers", "/customers", true),
+    ("grading", "/grading", true),
     ("requirements", "/requirements", true),
     ("ledger", "/ledger", true),
     ("register", "/feedback-register", true),
