@@ -85,6 +85,10 @@ pub enum Action {
     GradingManage,
     /// Approve or reject a grading run: the evaluation committee (004§1.3 "用户动态评价领导小组").
     GradingApprove,
+    /// Record visits to the customers in one's scope (F25).
+    VisitWrite,
+    /// Set the contact plan's frequencies; plan symposia and record their minutes (F25).
+    ContactPlanManage,
     /// Assign and verify warnings, edit the warning and response-time rules, run a pass now.
     WarningManage,
     AuditRead,
@@ -152,6 +156,11 @@ pub fn permits(role: Role, action: Action) -> bool {
         WarningRead | KpiRead => !matches!(role, Portal),
         GradingManage => matches!(role, Admin | MarketingManager),
         GradingApprove => matches!(role, Admin | MarketingManager | Executive),
+        VisitWrite => matches!(
+            role,
+            Admin | MarketingManager | AccountManager | ProjectManager
+        ),
+        ContactPlanManage => matches!(role, Admin | MarketingManager),
         WarningManage => matches!(role, Admin | MarketingManager | QualityEngineer),
         AuditRead | UserManage | SettingsManage => role == Admin,
     }

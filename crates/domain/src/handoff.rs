@@ -36,6 +36,9 @@ pub struct Handoff {
     pub requirement_id: i64,
     pub requirement_code: String,
     pub requirement_title: String,
+    /// The requirement's customer and its grade (the queue puts grade A first, F2).
+    pub customer_id: i64,
+    pub customer_grade: String,
     pub stage: Stage,
     pub control_point_id: i64,
     pub station: String,

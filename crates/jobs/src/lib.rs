@@ -28,6 +28,11 @@ const JOBS: &[Job] = &[
         name: "raise_warnings",
         every: chrono::Duration::minutes(15),
     },
+    // F25: collection visits by tier, return visits after deliveries.
+    Job {
+        name: "plan_contacts",
+        every: chrono::Duration::hours(1),
+    },
 ];
 
 /// Runs one job; its result as the text kept in the job's row.
@@ -43,6 +48,13 @@ async fn run_job(store: &Store, name: &str, now: DateTime<Utc>) -> reqloop_store
             format!(
                 "rules {}, raised {}, escalated {}",
                 p.rules, p.raised, p.escalated
+            )
+        }
+        "plan_contacts" => {
+            let p = store.plan_contacts(now).await?;
+            format!(
+                "collection {}, return visits {}",
+                p.collection, p.return_visits
             )
         }
         _ => "unknown job".to_string(),

@@ -14,6 +14,7 @@ both_backends!(a_due_job_runs_on_exactly_one_node, |db| {
     assert_eq!(
         all,
         vec![
+            "plan_contacts",
             "purge_expired_sessions",
             "raise_warnings",
             "record_sla_breaches"
@@ -32,7 +33,8 @@ both_backends!(a_due_job_runs_on_exactly_one_node, |db| {
         vec![
             "purge_expired_sessions",
             "record_sla_breaches",
-            "raise_warnings"
+            "raise_warnings",
+            "plan_contacts"
         ],
         "breaches are recorded before the warnings count them"
     );

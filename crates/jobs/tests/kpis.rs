@@ -2,22 +2,10 @@
 //! it always equals a full recount from the records, and every response clock counts once.
 
 use chrono::{Duration, TimeZone, Utc};
-use reqloop_domain::access::Actor;
 use reqloop_domain::kpi::{Counts, Dimension};
 use reqloop_domain::requirement::Stage;
-use reqloop_domain::user::{DataScope, Role};
+use reqloop_store::testing::admin;
 use reqloop_store::{both_backends, RequirementFilter, Store};
-
-fn admin() -> Actor {
-    Actor {
-        user_id: reqloop_domain::ids::UserId(1),
-        username: "admin".into(),
-        role: Role::Admin,
-        department_id: None,
-        customer_id: None,
-        scope: DataScope::All,
-    }
-}
 
 async fn assert_rollup_is_recount(store: &Store) -> Counts {
     let mut all = Counts::default();

@@ -3,20 +3,10 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use reqloop_domain::access::Actor;
-use reqloop_domain::user::{DataScope, Role};
+use reqloop_domain::user::DataScope;
 use reqloop_domain::warning::WarningStep;
+use reqloop_store::testing::admin;
 use reqloop_store::{both_backends, Store, WarningFilter, WarningStepRequest};
-
-fn admin() -> Actor {
-    Actor {
-        user_id: reqloop_domain::ids::UserId(1),
-        username: "admin".into(),
-        role: Role::Admin,
-        department_id: None,
-        customer_id: None,
-        scope: DataScope::All,
-    }
-}
 
 async fn open_causes(store: &Store) -> (i64, usize) {
     let (mut causes, mut page) = (Vec::new(), 1);

@@ -72,6 +72,10 @@ const TABLES: &[&str] = &[
     "grading_candidates",
     "grade_history",
     "customer_volumes",
+    "contact_tasks",
+    "visits",
+    "symposia",
+    "symposium_attendees",
     "settings",
     "code_counters",
     "audit_log",
@@ -124,6 +128,10 @@ const IDENTITY_TABLES: &[&str] = &[
     "warnings",
     "grading_runs",
     "grade_history",
+    "contact_tasks",
+    "visits",
+    "symposia",
+    "symposium_attendees",
 ];
 
 /// Columns that may point at rows restored later (portal users at customers, merged
@@ -179,6 +187,8 @@ impl Store {
                 let values: Vec<Value> = (0..row.columns().len())
                     .map(|i| {
                         if let Ok(v) = row.try_get::<Option<i64>, _>(i) {
+                            json!(v)
+                        } else if let Ok(v) = row.try_get::<Option<f64>, _>(i) {
                             json!(v)
                         } else {
                             json!(row.try_get::<Option<String>, _>(i).ok().flatten())
@@ -236,7 +246,8 @@ impl Store {
         let mut insert = String::new();
         let mut table = String::new();
         let mut late_col = None;
-        let mut int_cols: Vec<bool> = Vec::new();
+        // PostgreSQL's type of each column, for binding NULLs: integer, floating or text.
+        let mut kinds: Vec<&str> = Vec::new();
         let mut late_links: Vec<(String, i64, i64)> = Vec::new();
         let mut count = 0;
         for line in lines {
@@ -259,18 +270,30 @@ impl Store {
                     .iter()
                     .find(|(lt, _)| *lt == t)
                     .and_then(|(_, col)| cols.iter().position(|c| c == col));
-                int_cols = if self.backend() == Backend::Postgres {
+                kinds = if self.backend() == Backend::Postgres {
                     // PostgreSQL types a NULL parameter, so it must be bound as the column's type.
-                    let ints: Vec<String> = sqlx::query_scalar(
-                        "SELECT column_name::text FROM information_schema.columns \
-                         WHERE table_name = $1 AND data_type IN ('bigint', 'integer', 'smallint')",
+                    let types: Vec<(String, String)> = sqlx::query_as(
+                        "SELECT column_name::text, data_type::text FROM information_schema.columns \
+                         WHERE table_name = $1",
                     )
                     .bind(t)
                     .fetch_all(&mut *tx)
                     .await?;
-                    cols.iter().map(|c| ints.contains(c)).collect()
+                    cols.iter()
+                        .map(|c| match types.iter().find(|(n, _)| n == c) {
+                            Some((_, ty))
+                                if matches!(ty.as_str(), "bigint" | "integer" | "smallint") =>
+                            {
+                                "int"
+                            }
+                            Some((_, ty)) if matches!(ty.as_str(), "double precision" | "real") => {
+                                "float"
+                            }
+                            _ => "text",
+                        })
+                        .collect()
                 } else {
-                    vec![false; cols.len()]
+                    vec!["text"; cols.len()]
                 };
                 let marks: Vec<String> = (1..=cols.len()).map(|i| format!("${i}")).collect();
                 insert = format!(
@@ -292,9 +315,15 @@ impl Store {
             let mut q = sqlx::query(&insert);
             for (i, value) in row.iter().enumerate() {
                 q = match value {
-                    Value::Null if int_cols.get(i) == Some(&true) => q.bind(None::<i64>),
-                    Value::Null => q.bind(None::<String>),
-                    Value::Number(n) => q.bind(n.as_i64().ok_or_else(|| bad("number"))?),
+                    Value::Null => match kinds.get(i) {
+                        Some(&"int") => q.bind(None::<i64>),
+                        Some(&"float") => q.bind(None::<f64>),
+                        _ => q.bind(None::<String>),
+                    },
+                    Value::Number(n) => match n.as_i64() {
+                        Some(v) => q.bind(v),
+                        None => q.bind(n.as_f64().ok_or_else(|| bad("number"))?),
+                    },
                     Value::String(s) => q.bind(s.clone()),
                     _ => return Err(bad("value")),
                 };

@@ -364,13 +364,22 @@ impl Store {
                 [Arg::Text(to_db(now))],
             );
         }
+        // A queue of open work puts grade A first (F2); the whole register stays newest first.
+        let queue = f.overdue == Some(true)
+            || f.state
+                .is_some_and(|s| !matches!(s, ComplaintState::Closed | ComplaintState::Invalid));
+        let order = if queue {
+            "c.grade, k.id DESC"
+        } else {
+            "k.id DESC"
+        };
         let (rows, total) = self
             .fetch_page_counting::<Row>(
                 FROM,
                 "complaints k",
                 COLUMNS,
                 &c,
-                "k.id DESC",
+                order,
                 f.page,
                 f.per_page,
             )

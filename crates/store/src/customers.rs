@@ -520,6 +520,24 @@ impl Store {
             .collect())
     }
 
+    /// The customers under tightened control (F4: any risk flag) among those the actor sees;
+    /// every page marks them and their records.
+    pub async fn tightened_customers(
+        &self,
+        actor: &Actor,
+    ) -> Result<std::collections::HashSet<i64>> {
+        let mut c = Conditions::default();
+        c.push("risk_flags <> '[]'", []);
+        customer_scope(&mut c, actor, "id");
+        let ids: Vec<(i64,)> = bind_all(
+            sqlx::query_as(&format!("SELECT id FROM customers{}", c.where_clause())),
+            &c.args,
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(ids.into_iter().map(|(id,)| id).collect())
+    }
+
     /// Distinct industries of visible customers, for the filter drop-down.
     pub async fn customer_industries(&self) -> Result<Vec<String>> {
         Ok(sqlx::query_scalar(

@@ -19,11 +19,12 @@ use crate::standard::points_in_force;
 use crate::{Error, Page, Result, Store, Who};
 
 const COLUMNS: &str = "h.id, h.version, h.requirement_id, r.code AS requirement_code, r.title AS requirement_title, \
+    r.customer_id, c.grade AS customer_grade, \
     h.stage, h.control_point_id, cp.station, cp.work_content, cp.input_record, cp.output_record, cp.plan_conversion, \
     h.sender_name, h.department_id, h.receiver_id, u.display_name AS receiver_name, h.output_department_id, h.status, \
     h.due_at, h.created_at, h.acknowledged_at, h.completed_at, h.output_note";
 
-const FROM: &str = "handoffs h JOIN requirements r ON r.id = h.requirement_id \
+const FROM: &str = "handoffs h JOIN requirements r ON r.id = h.requirement_id JOIN customers c ON c.id = r.customer_id \
     JOIN control_points cp ON cp.id = h.control_point_id LEFT JOIN users u ON u.id = h.receiver_id";
 
 /// Statuses still waiting for the receiver.
@@ -36,6 +37,8 @@ struct Row {
     requirement_id: i64,
     requirement_code: String,
     requirement_title: String,
+    customer_id: i64,
+    customer_grade: String,
     stage: String,
     control_point_id: i64,
     station: String,
@@ -67,6 +70,8 @@ impl Row {
             requirement_id: self.requirement_id,
             requirement_code: self.requirement_code,
             requirement_title: self.requirement_title,
+            customer_id: self.customer_id,
+            customer_grade: self.customer_grade,
             stage: self.stage.parse().map_err(|_| bad("stage"))?,
             control_point_id: self.control_point_id,
             station: self.station,
@@ -157,10 +162,9 @@ impl Store {
         if let Some(r) = f.requirement_id {
             c.push("h.requirement_id = ?", [Arg::Int(r)]);
         }
-        // Pending ones soonest due first (the partial "pending" indexes give that order); the
-        // others newest first.
+        // The pending queue: grade A first (F2), then soonest due; the others newest first.
         let order = if status == "pending" || f.overdue {
-            "h.due_at, h.id"
+            "c.grade, h.due_at, h.id"
         } else {
             "h.id DESC"
         };
@@ -281,11 +285,6 @@ impl Store {
             return Err(Error::Stale);
         }
         // F23: the hand-off's clock ends; it counts for its receiver and department.
-        let (customer,): (i64,) =
-            sqlx::query_as("SELECT customer_id FROM requirements WHERE id = $1")
-                .bind(before.requirement_id)
-                .fetch_one(&mut *tx.tx)
-                .await?;
         let due = before.due_at.clone();
         let end = crate::kpis::ClockEnd {
             record_type: "handoff",
@@ -294,7 +293,7 @@ impl Store {
             owner: crate::kpis::Owner {
                 person: before.receiver_id.map_or(0, |u| u.0),
                 department: before.department_id.0,
-                customer,
+                customer: before.customer_id,
             },
             due_at: &due,
         };

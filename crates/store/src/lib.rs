@@ -7,6 +7,7 @@ mod backup;
 mod calendar;
 mod changes;
 mod complaints;
+mod contacts;
 mod contracts;
 mod customers;
 mod db;
@@ -22,6 +23,7 @@ mod property;
 mod reports;
 mod requirements;
 mod reviews;
+mod segments;
 mod settings;
 mod sla;
 mod standard;
@@ -42,6 +44,9 @@ pub use changes::{
 pub use complaints::{
     Assignment, CapaDraft, Complaint, ComplaintFile, ComplaintFilter, ComplaintNote, Declaration,
     RecusedPerson, Reply, SurveyTask, Verification,
+};
+pub use contacts::{
+    Attendee, ContactPass, ContactTask, NewAttendee, Symposium, TaskFilter, Visit, VisitFilter,
 };
 pub use contracts::{
     CbcLine, Contract, ContractFilter, ContractVersion, PendingClause, Permit, PermitRequest,
@@ -71,6 +76,7 @@ pub use requirements::{
     StageOutput, Transition,
 };
 pub use reviews::{NewReview, ReviewAnswer, ReviewFilter, ReviewRound};
+pub use segments::{Grid, Point, RegionRow, SegmentQuery, SegmentReport, SegmentRow};
 pub use sla::{
     deadline_clock, requirement_clock, Breach, BreachFilter, BreachPass, ClockView, WaitRequest,
 };

@@ -37,6 +37,8 @@ pub struct ReviewRound {
     pub requirement_id: i64,
     pub requirement_code: String,
     pub requirement_title: String,
+    /// The requirement's customer (its grade puts the round in the queue, F2).
+    pub customer_id: i64,
     pub round_no: i64,
     /// Set for the re-review of a change (F14): the round covers the change's items, as the
     /// change would make them.
@@ -67,6 +69,7 @@ struct RoundRow {
     requirement_id: i64,
     requirement_code: String,
     requirement_title: String,
+    customer_id: i64,
     round_no: i64,
     change_id: Option<i64>,
     aspects: String,
@@ -86,6 +89,7 @@ struct RoundRow {
 }
 
 const COLUMNS: &str = "v.id, v.version, v.requirement_id, r.code AS requirement_code, r.title AS requirement_title, \
+    r.customer_id, \
     v.round_no, v.change_id, v.aspects, v.quality_required, v.quality_by, v.quality_at, v.quality_note, v.status, v.approved_by, \
     v.approved_at, v.created_by, v.created_at, \
     CASE WHEN v.change_id IS NULL \
@@ -95,7 +99,8 @@ const COLUMNS: &str = "v.id, v.version, v.requirement_id, r.code AS requirement_
     (SELECT COUNT(*) FROM review_answers a WHERE a.round_id = v.id AND a.answer = 'cannot_meet') AS cannot, \
     (SELECT COUNT(*) FROM review_answers a WHERE a.round_id = v.id AND a.answer = 'with_conditions') AS conditional";
 
-const FROM: &str = "review_rounds v JOIN requirements r ON r.id = v.requirement_id";
+const FROM: &str =
+    "review_rounds v JOIN requirements r ON r.id = v.requirement_id JOIN customers c ON c.id = r.customer_id";
 
 fn aspects_of(s: &str) -> Result<Vec<Aspect>> {
     s.split(',')
@@ -117,6 +122,7 @@ impl RoundRow {
             requirement_id: self.requirement_id,
             requirement_code: self.requirement_code,
             requirement_title: self.requirement_title,
+            customer_id: self.customer_id,
             round_no: self.round_no,
             change_id: self.change_id,
             conclusion: review::conclusion_of_counts(
@@ -204,8 +210,14 @@ impl Store {
                 c.push(&format!("({})", each.join(" OR ")), aspects);
             }
         }
+        // The open rounds are a queue: grade A first (F2).
+        let order = if f.status == Some(RoundStatus::Open) {
+            "c.grade, v.id DESC"
+        } else {
+            "v.id DESC"
+        };
         let (rows, total) = self
-            .fetch_page::<RoundRow>(FROM, COLUMNS, &c, "v.id DESC", f.page, f.per_page)
+            .fetch_page::<RoundRow>(FROM, COLUMNS, &c, order, f.page, f.per_page)
             .await?;
         let items = rows
             .into_iter()

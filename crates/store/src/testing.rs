@@ -10,6 +10,19 @@ pub fn postgres_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
+/// The administrator the demo creates first (user 1, every scope), as an actor for store-level
+/// tests.
+pub fn admin() -> reqloop_domain::access::Actor {
+    reqloop_domain::access::Actor {
+        user_id: reqloop_domain::ids::UserId(1),
+        username: "admin".into(),
+        role: reqloop_domain::user::Role::Admin,
+        department_id: None,
+        customer_id: None,
+        scope: reqloop_domain::user::DataScope::All,
+    }
+}
+
 /// A migrated, empty database for one test.
 pub struct TestDb {
     pub store: Store,
@@ -61,7 +74,7 @@ impl TestDb {
                 }
             }
             Backend::Postgres => {
-                let admin = admin().await;
+                let admin = server_pool().await;
                 drop_stale(&admin).await;
                 sqlx::query(&format!("CREATE DATABASE {name}"))
                     .execute(&admin)
@@ -95,7 +108,7 @@ impl TestDb {
     pub async fn finish(self) {
         self.store.close().await;
         if self.backend == Backend::Postgres {
-            let admin = admin().await;
+            let admin = server_pool().await;
             let _ = sqlx::query(&format!(
                 "DROP DATABASE IF EXISTS {} WITH (FORCE)",
                 self.name
@@ -107,7 +120,7 @@ impl TestDb {
     }
 }
 
-async fn admin() -> sqlx::AnyPool {
+async fn server_pool() -> sqlx::AnyPool {
     sqlx::any::install_default_drivers();
     let url = postgres_admin_url();
     sqlx::pool::PoolOptions::new()

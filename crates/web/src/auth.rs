@@ -159,11 +159,17 @@ pub struct PageUser {
     pub t: Tr,
     /// Path and query of this page (to come back after switching language).
     pub here: String,
+    /// F4: the customers under tightened control that this user sees; every page marks them
+    /// and their records.
+    pub tightened: std::sync::Arc<std::collections::HashSet<i64>>,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for PageUser {
+impl FromRequestParts<crate::AppState> for PageUser {
     type Rejection = Response;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &crate::AppState,
+    ) -> Result<Self, Self::Rejection> {
         let t = lang_of(&parts.headers);
         let here = parts
             .uri
@@ -172,13 +178,21 @@ impl<S: Send + Sync> FromRequestParts<S> for PageUser {
             .unwrap_or("/")
             .to_string();
         match parts.extensions.get::<Session>() {
-            Some(Session(Some(s))) => Ok(PageUser {
-                actor: s.actor.clone(),
-                display_name: s.display_name.clone(),
-                csrf: s.csrf.clone(),
-                t,
-                here,
-            }),
+            Some(Session(Some(s))) => {
+                let tightened = state
+                    .store
+                    .tightened_customers(&s.actor)
+                    .await
+                    .map_err(|e| crate::error::AppError::from(e).into_response())?;
+                Ok(PageUser {
+                    actor: s.actor.clone(),
+                    display_name: s.display_name.clone(),
+                    csrf: s.csrf.clone(),
+                    t,
+                    here,
+                    tightened: std::sync::Arc::new(tightened),
+                })
+            }
             _ => {
                 let q: String = form_urlencoded::Serializer::new(String::new())
                     .append_pair("next", &here)

@@ -113,6 +113,12 @@ mod tests {
             include_str!("pages/warnings.rs"),
             include_str!("pages/kpis.rs"),
             include_str!("pages/grading.rs"),
+            include_str!("pages/segments.rs"),
+            include_str!("pages/contacts.rs"),
+            include_str!("../templates/contacts.html"),
+            include_str!("../templates/symposia.html"),
+            include_str!("../templates/symposium.html"),
+            include_str!("../templates/segments.html"),
             include_str!("../templates/grading.html"),
             include_str!("../templates/grading_run.html"),
             include_str!("../templates/kpis.html"),
@@ -178,7 +184,6 @@ mod tests {
             include_str!("../templates/customers.html"),
             include_str!("../templates/customer.html"),
             include_str!("../templates/customer_form.html"),
-            include_str!("../templates/coming.html"),
             include_str!("../templates/audit.html"),
             include_str!("../templates/error.html"),
         ];
@@ -285,6 +290,29 @@ mod tests {
             .map(|k| format!("grading.rule.{k}")),
         );
         keys.extend(["run_decided", "own_run", "draft_open"].map(|k| format!("rule.{k}")));
+        use reqloop_domain::segment::{MacroRegion, Segment};
+        keys.extend(Segment::ALL.iter().map(|v| format!("segment.{v}")));
+        keys.extend(Segment::ALL.iter().map(|v| format!("segment_def.{v}")));
+        keys.extend(MacroRegion::ALL.iter().map(|v| format!("region.{v}")));
+        use reqloop_domain::contact::{SymposiumState, TaskKind, VisitMethod};
+        keys.extend(TaskKind::ALL.iter().map(|v| format!("ctask.{v}")));
+        keys.extend(VisitMethod::ALL.iter().map(|v| format!("vmethod.{v}")));
+        keys.extend(
+            SymposiumState::ALL
+                .iter()
+                .map(|v| format!("symposium.state.{v}")),
+        );
+        keys.extend(
+            [
+                "strategic",
+                "key",
+                "general",
+                "potential",
+                "return_visit_days",
+            ]
+            .map(|k| format!("contact.rule.{k}")),
+        );
+        keys.extend(["rule.task_closed", "err.other_customer", "err.future"].map(String::from));
         keys.extend(
             [
                 "urgent",

@@ -527,10 +527,26 @@ both_backends!(
             .skip(1)
             .filter(|l| l.ends_with("\"超期\""))
             .count();
+        // A duplicate merged into another stops its clock (F22).
+        let merged = db
+            .store
+            .list_requirements(
+                &reqloop_store::testing::admin(),
+                &reqloop_store::RequirementFilter {
+                    per_page: Some(200),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .filter(|r| r.merged_into.is_some())
+            .count();
         assert_eq!(
-            overdue + closed,
+            overdue + closed + merged,
             reqloop_store::demo::DEMO_REQUIREMENTS,
-            "open ones are overdue, closed ones never"
+            "open ones are overdue, closed and merged ones never"
         );
     }
 );

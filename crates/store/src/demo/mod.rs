@@ -147,6 +147,8 @@ pub async fn load(store: &Store, now: DateTime<Utc>) -> Result<Loaded> {
         }
     }
     let staff: Vec<Actor> = users.iter().map(actor).collect();
+    // Graded first: the records that follow (surveys, warnings) see the customers' tiers.
+    load_grading(store, &staff, now).await?;
     let requirements = load_requirements(store, &admin, &staff, now).await?;
     load_contracts(store, &admin, now).await?;
     load_changes(store, &admin, &staff, now).await?;
@@ -155,7 +157,7 @@ pub async fn load(store: &Store, now: DateTime<Utc>) -> Result<Loaded> {
     load_property(store, &staff, now).await?;
     load_surveys(store, &admin, now).await?;
     load_warnings(store, &staff, now).await?;
-    load_grading(store, &staff, now).await?;
+    load_contacts(store, &staff, now).await?;
     let mut portal = new_user("portal", "客户门户演示", DEMO_PASSWORD, Role::Portal);
     portal.customer_id = first_customer;
     users.push(store.create_user(&system, portal, now).await?);
@@ -2075,6 +2077,122 @@ async fn load_grading(store: &Store, staff: &[Actor], now: DateTime<Utc>) -> Res
                 kind: RunKind::Semiannual,
                 year: year as i32,
                 half: Some(if today.month() <= 6 { 1 } else { 2 }),
+            },
+            now,
+        )
+        .await?;
+    Ok(())
+}
+
+/// F25: visits over the last three months to about half of the customers (by their account
+/// managers), the plan's pass (collection tasks for the others, return visits for delivered
+/// orders), last year's symposium held with its attendees and minutes, this year's planned.
+async fn load_contacts(store: &Store, staff: &[Actor], now: DateTime<Utc>) -> Result<()> {
+    use chrono::Datelike;
+    use reqloop_domain::contact::{Minutes, SymposiumFields, VisitFields, VisitMethod};
+    let Some(marketing) = staff.iter().find(|a| a.username == "marketing") else {
+        return Ok(());
+    };
+    let today = reqloop_domain::time::shanghai_date(now);
+    let customers = store.customers_after(0, 10_000).await?;
+    const NOTES: &[(&str, &str)] = &[
+        (
+            "了解明年产能扩张计划，客户关注交期稳定性。",
+            "希望首批交期缩短至 30 天",
+        ),
+        ("回访上季度交付情况，包装防护获好评。", ""),
+        (
+            "沟通新产品试验大纲，客户提出温升限值要求。",
+            "温升限值按 65K 考核",
+        ),
+        ("电话确认图纸变更的实施时间。", ""),
+    ];
+    for (i, c) in customers.iter().enumerate().filter(|(i, _)| i % 2 == 0) {
+        let by = c
+            .fields
+            .account_manager_id
+            .and_then(|m| staff.iter().find(|a| a.user_id == m))
+            .unwrap_or(marketing);
+        let (summary, needs) = NOTES[i % NOTES.len()];
+        let visit = VisitFields {
+            customer_id: c.id.0,
+            task_id: None,
+            visited_on: (today - chrono::Duration::days(10 + (i as i64 * 7) % 80)).to_string(),
+            method: if i % 3 == 0 {
+                VisitMethod::Phone
+            } else {
+                VisitMethod::Visit
+            },
+            contact_person: format!("联系人{}", i + 1),
+            attendees: by.username.clone(),
+            summary: summary.into(),
+            needs: needs.into(),
+        };
+        store.record_visit(by, visit, now).await?;
+    }
+    store.plan_contacts(now).await?;
+    let year = today.year();
+    let held = store
+        .plan_symposium(
+            marketing,
+            SymposiumFields {
+                year: year - 1,
+                product_line: "牵引变压器".into(),
+                planned_on: format!("{}-11-18", year - 1),
+                place: "株洲 · 公司技术中心".into(),
+                agenda: "一、本年度生产经营情况；二、上年度协议执行情况；三、下年度计划；四、满意度调查结果及整改；五、用户意见与答复。".into(),
+            },
+            now,
+        )
+        .await?;
+    for (k, c) in customers.iter().take(4).enumerate() {
+        store
+            .add_attendee(
+                marketing,
+                held.id,
+                crate::NewAttendee {
+                    customer_id: Some(c.id.0),
+                    name: format!("用户代表{}", k + 1),
+                    title: "技术部部长".into(),
+                },
+                now,
+            )
+            .await?;
+    }
+    store
+        .add_attendee(
+            marketing,
+            held.id,
+            crate::NewAttendee {
+                customer_id: None,
+                name: "王教授".into(),
+                title: "特邀行业专家".into(),
+            },
+            now,
+        )
+        .await?;
+    let held = store.get_symposium(marketing, held.id).await?;
+    store
+        .record_minutes(
+            marketing,
+            held.id,
+            Minutes {
+                version: held.version,
+                held_on: format!("{}-11-18", year - 1),
+                minutes: "1. 通报全年交付 1,260 台，准时率 96%。\n2. 用户反映温升试验周期长，承诺明年一季度前增加一套试验台。\n3. 满意度调查：交付方面不满意比例较上年下降 4 个百分点。\n4. 下年度重点：缩短首批交期，推行包装标准化。".into(),
+            },
+            now,
+        )
+        .await?;
+    store
+        .plan_symposium(
+            marketing,
+            SymposiumFields {
+                year,
+                product_line: "转向架配件".into(),
+                planned_on: format!("{year}-12-16"),
+                place: "长沙".into(),
+                agenda: String::new(),
             },
             now,
         )

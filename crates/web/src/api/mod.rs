@@ -4,6 +4,7 @@ mod admin;
 mod calendar;
 mod changes;
 mod complaints;
+mod contacts;
 mod contracts;
 mod customers;
 mod grading;
@@ -12,6 +13,7 @@ mod process_audits;
 mod property;
 mod reports;
 mod requirements;
+mod segments;
 mod session;
 mod surveys;
 mod warnings;
@@ -280,6 +282,29 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/customers/{id}/grade-history",
             get(grading::history),
         )
+        .route("/api/v1/segments", get(segments::report))
+        .route("/api/v1/contact-tasks", get(contacts::tasks))
+        .route(
+            "/api/v1/visits",
+            get(contacts::visits).post(contacts::record_visit),
+        )
+        .route(
+            "/api/v1/contact-rules",
+            get(contacts::rules).put(contacts::save_rules),
+        )
+        .route(
+            "/api/v1/symposia",
+            get(contacts::symposia).post(contacts::plan_symposium),
+        )
+        .route("/api/v1/symposia/{id}", get(contacts::symposium))
+        .route(
+            "/api/v1/symposia/{id}/attendees",
+            axum::routing::post(contacts::add_attendee),
+        )
+        .route(
+            "/api/v1/symposia/{id}/minutes",
+            axum::routing::put(contacts::minutes),
+        )
         .route("/api/v1/kpis", get(kpis::report))
         .route("/api/v1/kpis/weekly", get(kpis::weekly))
         .route("/api/v1/warnings", get(warnings::list))
@@ -506,7 +531,9 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
         warnings::update_rule, warnings::sla_rules, warnings::save_sla_rules, warnings::breaches,
         warnings::clock, warnings::wait, kpis::report, kpis::weekly,
         grading::rules, grading::save_rules, grading::list, grading::start, grading::get, grading::candidates,
-        grading::adjust, grading::decide, grading::history,
+        grading::adjust, grading::decide, grading::history, segments::report,
+        contacts::tasks, contacts::visits, contacts::record_visit, contacts::rules, contacts::save_rules,
+        contacts::symposia, contacts::plan_symposium, contacts::symposium, contacts::add_attendee, contacts::minutes,
         admin::users, admin::create_user, admin::departments, admin::set_head, admin::audit, admin::code_rule, admin::set_code_rule, admin::projects, admin::create_project,
     ),
     components(schemas(ErrorBody, ErrorDetail)),

@@ -290,6 +290,9 @@ struct DetailPage {
     history: Vec<ShownHistory>,
     /// F2: each change of grade or tier, newest first.
     grades: Vec<reqloop_store::GradeChange>,
+    /// F25: the latest visits and the open contact tasks.
+    visits: Vec<reqloop_store::Visit>,
+    tasks: Vec<reqloop_store::ContactTask>,
     created: String,
     can_edit: bool,
     can_archive: bool,
@@ -354,11 +357,35 @@ async fn detail_page(
         let contacts = s.store.list_contacts(&u.actor, id).await?;
         let history = s.store.customer_history(&u.actor, id).await?;
         let grades = s.store.grade_history(&u.actor, id).await?;
+        let visits = s
+            .store
+            .list_visits(
+                &u.actor,
+                &reqloop_store::VisitFilter {
+                    customer_id: Some(id.0),
+                    per_page: Some(10),
+                    ..Default::default()
+                },
+            )
+            .await?
+            .items;
+        let tasks = s
+            .store
+            .list_contact_tasks(
+                &u.actor,
+                &reqloop_store::TaskFilter {
+                    customer_id: Some(id.0),
+                    ..Default::default()
+                },
+                s.clock.now(),
+            )
+            .await?
+            .items;
         let staff = staff(s).await?;
-        Ok::<_, AppError>((cu, contacts, (history, grades), staff))
+        Ok::<_, AppError>((cu, contacts, (history, grades, visits, tasks), staff))
     }
     .await;
-    let (cu, contacts, (history, grades), staff) = match loaded {
+    let (cu, contacts, (history, grades, visits, tasks), staff) = match loaded {
         Ok(v) => v,
         Err(e) => return error_page(u, e),
     };
@@ -421,6 +448,8 @@ async fn detail_page(
         contacts,
         history,
         grades,
+        visits,
+        tasks,
         created: display_local(&cu.created_at),
         can_edit: may(&u.actor, Action::CustomerUpdate) && !cu.archived,
         can_archive: may(&u.actor, Action::CustomerArchive) && !cu.archived,

@@ -3,6 +3,7 @@
 mod calendar;
 mod changes;
 mod complaints;
+mod contacts;
 mod contracts;
 mod customers;
 mod grading;
@@ -13,6 +14,7 @@ mod process_audits;
 mod property;
 mod reports;
 mod requirements;
+mod segments;
 mod survey_public;
 mod survey_reports;
 mod survey_templates;
@@ -200,6 +202,17 @@ pub fn routes() -> Router<AppState> {
             post(grading::adjust),
         )
         .route("/grading/{id}/decision", post(grading::decide))
+        .route("/segments", get(segments::page))
+        .route("/contacts", get(contacts::contacts))
+        .route("/visits", post(contacts::record_visit))
+        .route("/contact-rules", post(contacts::save_rules))
+        .route(
+            "/symposia",
+            get(contacts::symposia).post(contacts::plan_symposium),
+        )
+        .route("/symposia/{id}", get(contacts::symposium))
+        .route("/symposia/{id}/attendees", post(contacts::add_attendee))
+        .route("/symposia/{id}/minutes", post(contacts::minutes))
         .route("/kpis", get(kpis::dashboard))
         .route("/kpis/weekly", get(kpis::weekly))
         .route("/kpis/monthly", get(kpis::monthly))
@@ -264,34 +277,36 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/feedback-register", get(requirements::register))
         .route("/ledger.csv", get(requirements::ledger_csv))
-        .route("/{area}", get(coming))
 }
 
 /// The product's areas in the side navigation: (key, path, built yet).
-pub const NAV: &[(&str, &str, bool)] = &[
-    ("customers", "/customers", true),
-    ("grading", "/grading", true),
-    ("requirements", "/requirements", true),
-    ("ledger", "/ledger", true),
-    ("register", "/feedback-register", true),
-    ("my_work", "/my-work", true),
-    ("reviews", "/reviews", true),
-    ("handoffs", "/handoffs", true),
-    ("standard", "/work-standard", true),
-    ("calendar", "/calendar", true),
-    ("projects", "/projects", true),
-    ("contracts", "/contracts", true),
-    ("changes", "/changes", true),
-    ("deliveries", "/orders", true),
-    ("process_audits", "/process-audits", true),
-    ("practices", "/practices", true),
-    ("complaints", "/complaints", true),
-    ("property", "/property", true),
-    ("surveys", "/surveys", true),
-    ("warnings", "/warnings", true),
-    ("kpis", "/kpis", true),
-    ("reports", "/reports", true),
-    ("audit", "/audit", true),
+pub const NAV: &[(&str, &str)] = &[
+    ("customers", "/customers"),
+    ("grading", "/grading"),
+    ("segments", "/segments"),
+    ("contacts", "/contacts"),
+    ("symposia", "/symposia"),
+    ("requirements", "/requirements"),
+    ("ledger", "/ledger"),
+    ("register", "/feedback-register"),
+    ("my_work", "/my-work"),
+    ("reviews", "/reviews"),
+    ("handoffs", "/handoffs"),
+    ("standard", "/work-standard"),
+    ("calendar", "/calendar"),
+    ("projects", "/projects"),
+    ("contracts", "/contracts"),
+    ("changes", "/changes"),
+    ("deliveries", "/orders"),
+    ("process_audits", "/process-audits"),
+    ("practices", "/practices"),
+    ("complaints", "/complaints"),
+    ("property", "/property"),
+    ("surveys", "/surveys"),
+    ("warnings", "/warnings"),
+    ("kpis", "/kpis"),
+    ("reports", "/reports"),
+    ("audit", "/audit"),
 ];
 
 /// What the page frame needs: language, user, CSRF token, the active area.
@@ -305,6 +320,8 @@ pub struct Chrome {
     pub title: String,
     /// The link that switches to the other language and comes back here.
     pub lang_link: String,
+    /// F4: customers under tightened control (see `tight`).
+    tightened: std::sync::Arc<std::collections::HashSet<i64>>,
 }
 
 impl Chrome {
@@ -318,18 +335,37 @@ impl Chrome {
             is_admin: u.actor.require(Action::AuditRead).is_ok(),
             title,
             lang_link: lang_link(u.t, &u.here),
+            tightened: u.tightened.clone(),
         }
     }
 
+    /// The mark of a customer under tightened control (F4), shown beside the customer on every
+    /// page and list row of it and its records; empty for others.
+    pub fn tight(&self, customer: &i64) -> askama::filters::Safe<String> {
+        askama::filters::Safe(if self.tightened.contains(customer) {
+            let attr = |s: &str| {
+                s.replace('&', "&amp;")
+                    .replace('"', "&quot;")
+                    .replace('<', "&lt;")
+            };
+            format!(
+                "<span class=\"badge red tight\" title=\"{}\">{}</span>",
+                attr(self.t.t("customer.tightened_hint")),
+                attr(self.t.t("customer.tightened"))
+            )
+        } else {
+            String::new()
+        })
+    }
+
     /// Navigation entries visible to this user: (key, path, built, active).
-    pub fn nav(&self) -> Vec<(String, &'static str, bool, bool)> {
+    pub fn nav(&self) -> Vec<(String, &'static str, bool)> {
         NAV.iter()
-            .filter(|(key, _, _)| *key != "audit" || self.is_admin)
-            .map(|(key, path, built)| {
+            .filter(|(key, _)| *key != "audit" || self.is_admin)
+            .map(|(key, path)| {
                 (
                     self.t.t(&format!("nav.{key}")).to_string(),
                     *path,
-                    *built,
                     *key == self.active,
                 )
             })
@@ -571,27 +607,6 @@ async fn set_lang(
         Redirect::to(&safe_next(q.next.as_deref())),
     )
         .into_response()
-}
-
-// ---- areas not built yet ----
-
-#[derive(Template)]
-#[template(path = "coming.html")]
-struct ComingPage {
-    c: Chrome,
-}
-
-async fn coming(u: PageUser, Path(area): Path<String>) -> Response {
-    let Some((key, _, _)) = NAV
-        .iter()
-        .find(|(_, path, built)| !built && path.trim_start_matches('/') == area)
-    else {
-        return error_page(&u, AppError::not_found());
-    };
-    let title = u.t.t(&format!("nav.{key}")).to_string();
-    render(&ComingPage {
-        c: Chrome::new(&u, key, title),
-    })
 }
 
 // ---- audit trail ----

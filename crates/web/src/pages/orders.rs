@@ -80,6 +80,7 @@ struct DetailPage {
     o: Order,
     contract: String,
     customer: String,
+    customer_id: i64,
     /// (check, label, failing)
     checks: Vec<(Check, String, bool)>,
     failing: usize,
@@ -124,6 +125,7 @@ async fn detail_view(
             .get(&contract.fields.customer_id.0)
             .cloned()
             .unwrap_or_default(),
+        customer_id: contract.fields.customer_id.0,
         checks: checks
             .into_iter()
             .map(|c| {

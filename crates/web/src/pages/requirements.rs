@@ -33,6 +33,7 @@ pub struct Row {
     pub code: String,
     pub title: String,
     pub customer: String,
+    pub customer_id: i64,
     pub stage: String,
     pub stage_label: String,
     pub urgency: String,
@@ -104,6 +105,7 @@ pub async fn list(
                 .get(&r.fields.customer_id.0)
                 .cloned()
                 .unwrap_or_default(),
+            customer_id: r.fields.customer_id.0,
             stage: r.stage.as_str().into(),
             stage_label: t.label("stage", r.stage.as_str()),
             urgency: r.fields.urgency.as_str().into(),
@@ -1289,6 +1291,7 @@ type LedgerLine = (
     String,
     bool,
     String,
+    i64,
 );
 
 /// The receivers a ledger row waits for, by name (or department while nobody is named).
@@ -1402,6 +1405,7 @@ pub async fn ledger(
                 },
                 row.overdue,
                 responsible(&t, &departments, row),
+                r.fields.customer_id.0,
             )
         })
         .collect();
