@@ -60,6 +60,8 @@ pub struct Handoff {
     pub completed_at: Option<String>,
     pub output_note: String,
     pub overdue: bool,
+    /// While pending: working minutes left to its due time, negative once overdue (F22).
+    pub remaining_minutes: Option<i64>,
 }
 
 /// Why a hand-off step is refused (422).

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use reqloop_domain::access::Actor;
+use reqloop_domain::calendar::Calendar;
 use reqloop_domain::deadline;
 use reqloop_domain::handoff::{self, Handoff, HandoffStatus};
 use reqloop_domain::ids::{DepartmentId, UserId};
@@ -60,7 +61,7 @@ struct Row {
 }
 
 impl Row {
-    fn into_handoff(self, now: DateTime<Utc>) -> Result<Handoff> {
+    fn into_handoff(self, now: DateTime<Utc>, calendar: &Calendar) -> Result<Handoff> {
         let bad = |what: &str| Error::Other(format!("stored hand-off has an invalid {what}"));
         let status: HandoffStatus = self.status.parse().map_err(|_| bad("status"))?;
         let due = from_db(&self.due_at).ok_or_else(|| bad("due time"))?;
@@ -86,6 +87,10 @@ impl Row {
             output_department_id: DepartmentId(self.output_department_id),
             status,
             overdue: handoff::is_overdue(status, due, now),
+            // F22: a pending hand-off's working time left (negative once overdue).
+            remaining_minutes: status
+                .is_pending()
+                .then(|| crate::sla::deadline_clock(due, calendar, now).remaining_minutes),
             due_at: self.due_at,
             created_at: self.created_at,
             acknowledged_at: self.acknowledged_at,
@@ -171,9 +176,10 @@ impl Store {
         let (rows, total) = self
             .fetch_page_counting::<Row>(FROM, "handoffs h", COLUMNS, &c, order, f.page, f.per_page)
             .await?;
+        let calendar = self.working_calendar().await?;
         let items = rows
             .into_iter()
-            .map(|r| r.into_handoff(now))
+            .map(|r| r.into_handoff(now, &calendar))
             .collect::<Result<_>>()?;
         Ok(Page { items, total })
     }
@@ -188,7 +194,7 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?
             .ok_or(Error::NotFound)?;
-        row.into_handoff(now)
+        row.into_handoff(now, &self.working_calendar().await?)
     }
 
     /// The receiver acknowledges receipt (F10); an unassigned hand-off becomes theirs.

@@ -629,6 +629,8 @@ pub struct HandoffView {
     pub department: String,
     pub output_department: String,
     pub due: String,
+    /// Working time left while pending, or how long overdue (F22).
+    pub left: String,
     /// The viewer may acknowledge / complete it.
     pub can_ack: bool,
     pub can_complete: bool,
@@ -649,6 +651,10 @@ impl HandoffView {
             department: name(h.department_id),
             output_department: name(h.output_department_id),
             due: display_local(&h.due_at),
+            left: h
+                .remaining_minutes
+                .map(|m| super::warnings::minutes_text(&t, m))
+                .unwrap_or_default(),
             can_ack: check_acknowledge(&u.actor, h.status, h.receiver_id, h.department_id).is_ok(),
             can_complete: check_complete(&u.actor, h.status, h.receiver_id, h.department_id)
                 .is_ok(),

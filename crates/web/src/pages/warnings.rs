@@ -478,12 +478,19 @@ pub async fn save_sla(State(s): State<AppState>, u: PageUser, form: FormData) ->
     .await
 }
 
-/// How a clock reads: "due …, 3 h 20 min left", "overdue by …", or "waiting for the customer".
+/// How a clock reads: "3 h 20 min left (working hours)", "overdue by …", or "waiting for the
+/// customer".
 pub(crate) fn clock_text(t: &crate::i18n::Tr, c: &reqloop_store::ClockView) -> String {
     if c.waiting {
         return t.t("clock.waiting").to_string();
     }
-    let m = c.remaining_minutes.abs();
+    let unit = t.label("sla_unit", c.unit.as_str());
+    format!("{}（{unit}）", minutes_text(t, c.remaining_minutes))
+}
+
+/// Minutes left (negative: overdue) as "3 h 20 min left" or "overdue by 3 h 20 min".
+pub(crate) fn minutes_text(t: &crate::i18n::Tr, remaining: i64) -> String {
+    let m = remaining.abs();
     let span = if m >= 60 {
         format!(
             "{} {} {} {}",
@@ -495,10 +502,9 @@ pub(crate) fn clock_text(t: &crate::i18n::Tr, c: &reqloop_store::ClockView) -> S
     } else {
         format!("{m} {}", t.t("clock.minutes"))
     };
-    let unit = t.label("sla_unit", c.unit.as_str());
-    if c.overdue {
-        format!("{} {span}（{unit}）", t.t("clock.overdue_by"))
+    if remaining < 0 {
+        format!("{} {span}", t.t("clock.overdue_by"))
     } else {
-        format!("{} {span}（{unit}）", t.t("clock.left"))
+        format!("{} {span}", t.t("clock.left"))
     }
 }
