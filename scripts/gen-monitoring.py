@@ -67,7 +67,7 @@ con.execute(
     FROM handoffs h JOIN requirements r ON r.id = h.requirement_id
     CROSS JOIN (SELECT 'person' AS dim UNION ALL SELECT 'customer') d
     WHERE h.status = 'completed' GROUP BY 1, 2, 3, 4
-    ON CONFLICT (month, dim, subject_id, department_id) DO UPDATE SET on_time = kpi_monthly.on_time + excluded.on_time"""
+    ON CONFLICT (dim, month, subject_id, department_id) DO UPDATE SET on_time = kpi_monthly.on_time + excluded.on_time"""
 )
 con.commit()
 con.execute("ANALYZE")

@@ -67,6 +67,11 @@ both_backends!(warnings_are_raised_once_per_cause_on_two_nodes, |db| {
     assert!(later.escalated > 0, "{later:?}");
     let (total_later, causes_later) = open_causes(&db.store).await;
     assert_eq!(causes_later as i64, total_later);
+    // The dashboard's tally, kept by two nodes' passes and the escalations, equals a recount.
+    assert_eq!(
+        db.store.warning_dashboard(&admin()).await.unwrap(),
+        db.store.warning_recount().await.unwrap()
+    );
     assert!(db.store.verify_audit().await.unwrap().result.is_ok());
 });
 
@@ -240,6 +245,11 @@ both_backends!(
                 .iter()
                 .all(|x| x.subject_id != w.subject_id || x.subject != w.subject),
             "not raised again for the verified cause"
+        );
+        // A verified warning leaves the dashboard's tally.
+        assert_eq!(
+            db.store.warning_dashboard(&admin()).await.unwrap(),
+            db.store.warning_recount().await.unwrap()
         );
         assert!(db.store.verify_audit().await.unwrap().result.is_ok());
     }

@@ -67,6 +67,7 @@ const TABLES: &[&str] = &[
     "sla_breaches",
     "warning_rules",
     "warnings",
+    "warning_tally",
     "kpi_monthly",
     "grading_runs",
     "grading_candidates",

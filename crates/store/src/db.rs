@@ -172,13 +172,21 @@ impl Store {
         }
     }
 
+    /// The SQLite writer's turn for a write outside `write` (statements without an audit entry:
+    /// sessions, login failures, job claims, derived columns), held until the statement is done;
+    /// without it such a write would poll the file lock and could starve behind queued writers.
+    /// `None` on PostgreSQL.
+    pub(crate) async fn turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match self.backend {
+            Backend::Sqlite => Some(self.writer.clone().lock_owned().await),
+            Backend::Postgres => None,
+        }
+    }
+
     /// Starts a write: one transaction that first locks the audit head, so that the chain
     /// stays linear and SQLite takes its write lock up front (no upgrade deadlocks).
     pub(crate) async fn write(&self, who: &Who, now: DateTime<Utc>) -> Result<WriteTx> {
-        let turn = match self.backend {
-            Backend::Sqlite => Some(self.writer.clone().lock_owned().await),
-            Backend::Postgres => None,
-        };
+        let turn = self.turn().await;
         let mut tx = self.pool.begin().await?;
         let (seq, hash): (i64, String) =
             sqlx::query_as("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")

@@ -16,6 +16,7 @@ impl Store {
         now: DateTime<Utc>,
         lease: Duration,
     ) -> Result<bool> {
+        let _turn = self.turn().await;
         sqlx::query(
             "INSERT INTO jobs (name, next_run_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
         )
@@ -46,6 +47,7 @@ impl Store {
         next: DateTime<Utc>,
         result: &str,
     ) -> Result<()> {
+        let _turn = self.turn().await;
         sqlx::query(
             "UPDATE jobs SET locked_by = NULL, locked_until = NULL, last_run_at = $1, next_run_at = $2, last_result = $3 \
              WHERE name = $4 AND locked_by = $5",

@@ -34,7 +34,7 @@ pub(crate) async fn bump(tx: &mut WriteTx, month: &str, o: Owner, c: &Counts) ->
         sqlx::query(
             "INSERT INTO kpi_monthly (month, dim, subject_id, department_id, received, completed, on_time, late, \
              s1, s2, s3, s4, s5) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-             ON CONFLICT (month, dim, subject_id, department_id) DO UPDATE SET \
+             ON CONFLICT (dim, month, subject_id, department_id) DO UPDATE SET \
              received = kpi_monthly.received + excluded.received, completed = kpi_monthly.completed + excluded.completed, \
              on_time = kpi_monthly.on_time + excluded.on_time, late = kpi_monthly.late + excluded.late, \
              s1 = kpi_monthly.s1 + excluded.s1, s2 = kpi_monthly.s2 + excluded.s2, s3 = kpi_monthly.s3 + excluded.s3, \
@@ -313,8 +313,9 @@ fn person_scope(c: &mut Conditions, actor: &Actor) {
     }
 }
 
-/// `ORDER BY` of the rows: a count or a rate, descending unless `-`; empty rates last.
-fn order_by(sort: Option<&str>) -> Result<String> {
+/// The sort key of the rows (a count or a rate over the group) and its direction, descending
+/// unless `-`.
+fn order_by(sort: Option<&str>) -> Result<(&'static str, &'static str)> {
     let s = sort.unwrap_or("received");
     let (name, dir) = match s.strip_prefix('-') {
         Some(n) => (n, "ASC"),
@@ -329,7 +330,7 @@ fn order_by(sort: Option<&str>) -> Result<String> {
         }
         _ => return Err(Error::field("sort", "sort")),
     };
-    Ok(format!("{expr} {dir} NULLS LAST, 1"))
+    Ok((expr, dir))
 }
 
 impl Store {
@@ -398,20 +399,12 @@ impl Store {
                     "k.month >= ? AND k.month <= ?",
                     [Arg::Text(from.clone()), Arg::Text(to.clone())],
                 );
-                let (key, join, label) = if by == Dimension::Department {
-                    (
-                        "k.department_id",
-                        "LEFT JOIN departments d ON d.id = k.department_id",
-                        "MAX(d.name_zh)",
-                    )
+                let (key, label) = if by == Dimension::Department {
+                    ("k.department_id", "departments.name_zh")
                 } else {
-                    (
-                        "k.subject_id",
-                        "LEFT JOIN users u ON u.id = k.subject_id",
-                        "MAX(u.display_name)",
-                    )
+                    ("k.subject_id", "users.display_name")
                 };
-                self.keyed_rows(key, join, label, &c, &order, q).await?
+                self.keyed_rows(key, label, &c, order, q).await?
             }
             Dimension::Customer => {
                 let mut c = Conditions::default();
@@ -430,15 +423,8 @@ impl Store {
                     "k.month >= ? AND k.month <= ?",
                     [Arg::Text(from.clone()), Arg::Text(to.clone())],
                 );
-                self.keyed_rows(
-                    "k.subject_id",
-                    "LEFT JOIN customers cu ON cu.id = k.subject_id",
-                    "MAX(cu.name)",
-                    &c,
-                    &order,
-                    q,
-                )
-                .await?
+                self.keyed_rows("k.subject_id", "customers.name", &c, order, q)
+                    .await?
             }
         };
         Ok(KpiReport {
@@ -453,14 +439,14 @@ impl Store {
         })
     }
 
-    /// A page of rows grouped by `key`, with the number of groups.
+    /// A page of rows grouped by `key` and sorted, with the number of groups; the label
+    /// (`table.column` of the row with that id) is joined to the page only.
     async fn keyed_rows(
         &self,
         key: &str,
-        join: &str,
         label: &str,
         c: &Conditions,
-        order: &str,
+        (sort, dir): (&str, &str),
         q: &KpiQuery,
     ) -> Result<(Vec<KpiRow>, i64)> {
         let w = c.where_clause();
@@ -474,9 +460,12 @@ impl Store {
         .await?;
         let (limit, offset) = crate::db::paging(q.page, q.per_page);
         let n = c.next();
+        let (table, column) = label.split_once('.').unwrap_or((label, "id"));
         let sql = format!(
-            "SELECT {key} AS key, {label} AS label, {} FROM kpi_monthly k {join}{w} GROUP BY {key} \
-             ORDER BY {order} LIMIT ${n} OFFSET ${}",
+            "SELECT g.*, t.{column} AS label FROM (SELECT {key} AS key, CAST({sort} AS DOUBLE PRECISION) AS sort_key, {} \
+             FROM kpi_monthly k{w} \
+             GROUP BY {key} ORDER BY sort_key {dir} NULLS LAST, key LIMIT ${n} OFFSET ${}) g \
+             LEFT JOIN {table} t ON t.id = g.key ORDER BY g.sort_key {dir} NULLS LAST, g.key",
             sums(),
             n + 1
         );

@@ -120,6 +120,9 @@ pub fn deadline_clock(due: DateTime<Utc>, calendar: &Calendar, now: DateTime<Utc
     }
 }
 
+/// Breaches recorded per transaction by the background pass.
+const BREACH_BATCH: usize = 5000;
+
 const BREACH_COLUMNS: &str = "b.id, b.record_type, b.record_id, b.clock, b.customer_id, \
     c.name AS customer_name, b.due_at, b.recorded_at";
 
@@ -266,70 +269,126 @@ impl Store {
 
     /// The background pass (F22: breaches are recorded when they happen): computes the clocks
     /// of requirements that have none yet, then records every clock past due that is not
-    /// recorded yet — one set-based insert per kind of clock, each breach once.
+    /// recorded yet — set-based inserts per kind of clock, each breach once, in batches of
+    /// `BREACH_BATCH` so that a backlog never holds the one writer for long.
+    ///
+    /// A due time is never set in the past (a stage, a hand-off or a resumed clock starts now),
+    /// so a pass only looks at the clocks that fell due since the last one (an hour's overlap
+    /// for transactions that were still open); the first pass, and one that has just computed
+    /// missing clocks, looks at all of them.
     pub async fn record_breaches(&self, now: DateTime<Utc>) -> Result<BreachPass> {
         let computed = self.compute_missing_clocks().await?;
         let at = to_db(now);
         let today = shanghai_date(now).to_string();
-        let mut tx = self.write(&Who::system(), now).await?;
-        let mut recorded = 0;
-        for (sql, bind_today) in [
-            (
+        let since = match computed {
+            0 => self
+                .setting("sla_breach_pass")
+                .await?
+                .as_deref()
+                .and_then(from_db)
+                .map(|t| to_db(t - chrono::Duration::hours(1))),
+            _ => None,
+        }
+        // Before any due time: every clock.
+        .unwrap_or_else(|| "0000".to_string());
+        let not_recorded = |kind: &str, id: &str, clock: &str| {
+            format!(
+                "NOT EXISTS (SELECT 1 FROM sla_breaches b WHERE b.record_type = '{kind}' AND b.record_id = {id} \
+                 AND b.clock = {clock})"
+            )
+        };
+        // Each kind of clock is read in (due time, id) order from a cursor, so every batch
+        // starts where the last one stopped: a backlog costs one pass over it, not one per batch.
+        let kinds = [
+            format!(
                 "INSERT INTO sla_breaches (record_type, record_id, clock, customer_id, user_id, department_id, due_at, recorded_at) \
                  SELECT 'requirement', r.id, r.stage || '@' || r.stage_entered_at, r.customer_id, COALESCE(r.owner_id, 0), \
                  COALESCE(r.owner_department_id, 0), r.sla_due_at, $1 \
-                 FROM requirements r WHERE r.sla_due_at < $1 AND r.waiting_since IS NULL AND r.stage <> 'closed' \
-                 AND r.merged_into IS NULL \
-                 ON CONFLICT (record_type, record_id, clock) DO NOTHING \
-                 RETURNING record_type, customer_id, user_id, department_id",
-                false,
+                 FROM requirements r WHERE r.sla_due_at < $1 AND (r.sla_due_at, r.id) > ($2, $3) \
+                 AND r.waiting_since IS NULL AND r.stage <> 'closed' AND r.merged_into IS NULL AND {} \
+                 ORDER BY r.sla_due_at, r.id LIMIT {BREACH_BATCH}",
+                not_recorded("requirement", "r.id", "r.stage || '@' || r.stage_entered_at")
             ),
-            (
+            format!(
                 "INSERT INTO sla_breaches (record_type, record_id, clock, customer_id, user_id, department_id, due_at, recorded_at) \
                  SELECT 'handoff', h.id, 'handoff', r.customer_id, COALESCE(h.receiver_id, 0), h.department_id, h.due_at, $1 \
                  FROM handoffs h JOIN requirements r ON r.id = h.requirement_id \
-                 WHERE h.status IN ('open', 'acknowledged') AND h.due_at < $1 \
-                 ON CONFLICT (record_type, record_id, clock) DO NOTHING \
-                 RETURNING record_type, customer_id, user_id, department_id",
-                false,
+                 WHERE h.status IN ('open', 'acknowledged') AND h.due_at < $1 AND (h.due_at, h.id) > ($2, $3) AND {} \
+                 ORDER BY h.due_at, h.id LIMIT {BREACH_BATCH}",
+                not_recorded("handoff", "h.id", "'handoff'")
             ),
-            (
+            format!(
                 "INSERT INTO sla_breaches (record_type, record_id, clock, customer_id, due_at, recorded_at) \
                  SELECT 'complaint', k.id, 'confirm', k.customer_id, k.confirm_due, $1 \
                  FROM complaints k WHERE k.state = 'registered' AND k.confirm_due < $1 \
-                 ON CONFLICT (record_type, record_id, clock) DO NOTHING \
-                 RETURNING record_type, customer_id, user_id, department_id",
-                false,
+                 AND (k.confirm_due, k.id) > ($2, $3) AND {} ORDER BY k.confirm_due, k.id LIMIT {BREACH_BATCH}",
+                not_recorded("complaint", "k.id", "'confirm'")
             ),
-            (
+            // The fix is committed as a date: due once the day has come (no window; few rows).
+            format!(
                 "INSERT INTO sla_breaches (record_type, record_id, clock, customer_id, due_at, recorded_at) \
                  SELECT 'complaint', k.id, 'fix', k.customer_id, k.fix_due, $1 \
-                 FROM complaints k WHERE k.state IN ('correcting', 'capa') AND k.fix_due < $2 \
-                 ON CONFLICT (record_type, record_id, clock) DO NOTHING \
-                 RETURNING record_type, customer_id, user_id, department_id",
-                true,
+                 FROM complaints k WHERE k.state IN ('correcting', 'capa') AND k.fix_due < $4 \
+                 AND (k.fix_due, k.id) > ($2, $3) AND {} ORDER BY k.fix_due, k.id LIMIT {BREACH_BATCH}",
+                not_recorded("complaint", "k.id", "'fix'")
             ),
-        ] {
-            let mut q = sqlx::query_as(sql).bind(&at);
-            if bind_today {
-                q = q.bind(&today);
+        ];
+        // The complaint fix's statement: it also binds today's date.
+        const FIX: usize = 3;
+        let mut recorded = 0;
+        for (kind, sql) in kinds.iter().enumerate() {
+            // Another node's pass may record the same breach meanwhile (PostgreSQL): skip it.
+            let sql = format!(
+                "{sql} ON CONFLICT (record_type, record_id, clock) DO NOTHING \
+                 RETURNING record_type, customer_id, user_id, department_id, due_at, record_id"
+            );
+            let start = if kind == FIX { "0000" } else { since.as_str() };
+            let mut cursor = (start.to_string(), 0);
+            loop {
+                let mut tx = self.write(&Who::system(), now).await?;
+                let mut q = sqlx::query_as(&sql)
+                    .bind(&at)
+                    .bind(&cursor.0)
+                    .bind(cursor.1);
+                if kind == FIX {
+                    q = q.bind(&today);
+                }
+                let rows: Vec<(String, i64, i64, i64, String, i64)> =
+                    q.fetch_all(&mut *tx.tx).await?;
+                if rows.is_empty() {
+                    break;
+                }
+                let counted: Vec<(String, i64, i64, i64)> =
+                    rows.iter().map(|r| (r.0.clone(), r.1, r.2, r.3)).collect();
+                // F23: each breach counts late once, in the month it is recorded.
+                crate::kpis::count_breaches(&mut tx, &counted, now).await?;
+                tx.audit(
+                    "sla_breach",
+                    0,
+                    "record",
+                    None,
+                    Some(&serde_json::json!({"recorded": rows.len()})),
+                )
+                .await?;
+                tx.commit().await?;
+                recorded += rows.len() as u64;
+                if rows.len() < BREACH_BATCH {
+                    break;
+                }
+                if let Some(last) = rows.iter().map(|r| (r.4.clone(), r.5)).max() {
+                    cursor = last;
+                }
             }
-            let rows: Vec<(String, i64, i64, i64)> = q.fetch_all(&mut *tx.tx).await?;
-            recorded += rows.len() as u64;
-            // F23: each breach counts late once, in the month it is recorded.
-            crate::kpis::count_breaches(&mut tx, &rows, now).await?;
         }
-        if recorded > 0 {
-            tx.audit(
-                "sla_breach",
-                0,
-                "record",
-                None,
-                Some(&serde_json::json!({"recorded": recorded})),
-            )
-            .await?;
-        }
-        tx.commit().await?;
+        // Where the next pass starts looking (bookkeeping of the pass itself: no audit entry).
+        let _turn = self.turn().await;
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ('sla_breach_pass', $1) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(&at)
+        .execute(&self.pool)
+        .await?;
         Ok(BreachPass { computed, recorded })
     }
 
@@ -348,6 +407,7 @@ impl Store {
         }
         let calendar = self.working_calendar().await?;
         let rules = self.sla_rules().await?;
+        let _turn = self.turn().await;
         let mut tx = self.pool.begin().await?;
         for (id, urgency, entered, paused, waiting) in &rows {
             let (Ok(urgency), Some(started)) = (urgency.parse(), from_db(entered)) else {

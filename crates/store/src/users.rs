@@ -346,6 +346,7 @@ impl Store {
         let (hash, active) = found.clone().unwrap_or((DUMMY_HASH.to_string(), 0));
         let ok =
             verify_password(password.to_string(), hash).await && found.is_some() && active != 0;
+        let _turn = self.turn().await;
         if !ok {
             sqlx::query("INSERT INTO login_failures (username, address, at) VALUES ($1, $2, $3)")
                 .bind(username)
@@ -427,6 +428,7 @@ impl Store {
     }
 
     pub async fn delete_session(&self, token: &str) -> Result<()> {
+        let _turn = self.turn().await;
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(hash_token(token))
             .execute(&self.pool)
@@ -436,6 +438,7 @@ impl Store {
 
     /// Removes expired sessions and old login failures; returns how many rows went.
     pub async fn purge_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64> {
+        let _turn = self.turn().await;
         let a = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
             .bind(to_db(now))
             .execute(&self.pool)

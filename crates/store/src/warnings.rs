@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db::{bind_all, customer_scope_sql, Arg, Conditions};
+use crate::db::{bind_all, customer_scope_sql, Arg, Conditions, WriteTx};
 use crate::{Error, Page, Result, Store, Who};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -94,6 +94,8 @@ pub struct Warning {
     pub customer_name: String,
     pub customer_tier: String,
     pub customer_grade: String,
+    /// The customer's tier when the warning was raised (the dashboard counts by it).
+    pub tier: String,
     /// The value measured when raised or last escalated (days late, or a count in the window).
     pub value: i64,
     pub state: String,
@@ -162,7 +164,7 @@ const RULE_COLUMNS: &str = "id, version, name, metric, yellow, orange, red, wind
 
 const COLUMNS: &str = "w.id, w.version, w.rule_id, wr.name AS rule_name, w.metric, w.level, w.subject, \
     w.subject_id, COALESCE(r.code, o.number, c.name) AS subject_label, w.customer_id, \
-    c.name AS customer_name, c.tier AS customer_tier, c.grade AS customer_grade, w.value, w.state, \
+    c.name AS customer_name, c.tier AS customer_tier, c.grade AS customer_grade, w.tier, w.value, w.state, \
     w.raised_at, w.escalated_at, w.assignee_id, u.display_name AS assignee_name, w.assigned_by, \
     w.assigned_at, w.resolution, w.resolved_by, w.resolved_at, w.verification, w.verified_by, w.verified_at";
 
@@ -188,8 +190,67 @@ struct Known {
     verified: Option<Level>,
 }
 
-/// A measured subject: (subject id, customer id, value).
-type Hit = (i64, i64, i64);
+/// A measured subject: (subject id, customer id, value, the customer's tier).
+type Hit = (i64, i64, i64, String);
+
+/// Warnings raised or escalated per transaction by the pass.
+const WARNING_BATCH: usize = 1000;
+
+/// One row per tier, in `Tier::ALL` order, from (tier, level, count) rows.
+fn tier_levels(rows: &[(String, String, i64)]) -> Vec<TierLevels> {
+    Tier::ALL
+        .iter()
+        .map(|t| {
+            let n = |l: Level| {
+                rows.iter()
+                    .filter(|(tier, level, _)| tier == t.as_str() && level == l.as_str())
+                    .map(|r| r.2)
+                    .sum()
+            };
+            TierLevels {
+                tier: t.as_str().into(),
+                yellow: n(Level::Yellow),
+                orange: n(Level::Orange),
+                red: n(Level::Red),
+            }
+        })
+        .collect()
+}
+
+/// Adds `delta` to the open warnings of a tier and level (the dashboard's tally).
+async fn tally(tx: &mut WriteTx, tier: &str, level: &str, delta: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO warning_tally (tier, level, open) VALUES ($1, $2, $3) \
+         ON CONFLICT (tier, level) DO UPDATE SET open = warning_tally.open + excluded.open",
+    )
+    .bind(tier)
+    .bind(level)
+    .bind(delta)
+    .execute(&mut *tx.tx)
+    .await?;
+    Ok(())
+}
+
+/// What the pass writes for one cause.
+enum Decision {
+    Raise {
+        rule: i64,
+        metric: Metric,
+        level: Level,
+        subject: Subject,
+        subject_id: i64,
+        customer_id: i64,
+        tier: String,
+        cause: String,
+        value: i64,
+    },
+    Escalate {
+        cause: String,
+        from: Level,
+        to: Level,
+        value: i64,
+    },
+}
 
 /// `AND c.tier IN (…)` for a rule limited to some tiers. The tiers are a closed set, so their
 /// identifiers are safe to write into the statement.
@@ -300,43 +361,43 @@ impl Store {
         };
         let hits = match rule.metric {
             Metric::OverdueHandoffs => {
-                let rows: Vec<(i64, i64, String)> = sqlx::query_as(&format!(
-                    "SELECT h.requirement_id, r.customer_id, MIN(h.due_at) FROM handoffs h \
+                let rows: Vec<(i64, i64, String, String)> = sqlx::query_as(&format!(
+                    "SELECT h.requirement_id, r.customer_id, MIN(h.due_at), c.tier FROM handoffs h \
                      JOIN requirements r ON r.id = h.requirement_id JOIN customers c ON c.id = r.customer_id \
                      WHERE h.status IN ('open', 'acknowledged') AND h.due_at < $1{tiers} \
-                     GROUP BY h.requirement_id, r.customer_id"
+                     GROUP BY h.requirement_id, r.customer_id, c.tier"
                 ))
                 .bind(to_db(now))
                 .fetch_all(&self.pool)
                 .await?;
                 rows.into_iter()
-                    .map(|(req, customer, due)| {
+                    .map(|(req, customer, due, tier)| {
                         let late = from_db(&due).map_or(0, |d| (now - d).num_minutes());
-                        (req, customer, days_late(late))
+                        (req, customer, days_late(late), tier)
                     })
                     .collect()
             }
             Metric::OverdueDeliveries => {
-                let rows: Vec<(i64, i64, String)> = sqlx::query_as(&format!(
-                    "SELECT o.id, k.customer_id, MIN(b.promised_on) FROM delivery_batches b \
+                let rows: Vec<(i64, i64, String, String)> = sqlx::query_as(&format!(
+                    "SELECT o.id, k.customer_id, MIN(b.promised_on), c.tier FROM delivery_batches b \
                      JOIN orders o ON o.id = b.order_id JOIN contracts k ON k.id = o.contract_id \
                      JOIN customers c ON c.id = k.customer_id \
-                     WHERE o.status = 'open' AND b.promised_on < $1{tiers} GROUP BY o.id, k.customer_id"
+                     WHERE o.status = 'open' AND b.promised_on < $1{tiers} GROUP BY o.id, k.customer_id, c.tier"
                 ))
                 .bind(today.to_string())
                 .fetch_all(&self.pool)
                 .await?;
                 rows.into_iter()
-                    .map(|(order, customer, promised)| {
-                        (order, customer, days_between(&promised, today))
+                    .map(|(order, customer, promised, tier)| {
+                        (order, customer, days_between(&promised, today), tier)
                     })
                     .collect()
             }
             Metric::DeliveryRisk => {
                 // A batch planned to be made after the date promised for it (004§3: delivery-date
                 // risk), not yet made and not yet due.
-                let rows: Vec<(i64, i64, String, String)> = sqlx::query_as(&format!(
-                    "SELECT o.id, k.customer_id, b.promised_on, p.planned_on FROM delivery_batches b \
+                let rows: Vec<(i64, i64, String, String, String)> = sqlx::query_as(&format!(
+                    "SELECT o.id, k.customer_id, b.promised_on, p.planned_on, c.tier FROM delivery_batches b \
                      JOIN production_batches p ON p.order_id = b.order_id AND p.seq = b.seq \
                      JOIN orders o ON o.id = b.order_id JOIN contracts k ON k.id = o.contract_id \
                      JOIN customers c ON c.id = k.customer_id \
@@ -346,14 +407,17 @@ impl Store {
                 .bind(today.to_string())
                 .fetch_all(&self.pool)
                 .await?;
-                let mut worst: HashMap<i64, (i64, i64)> = HashMap::new();
-                for (order, customer, promised, planned) in rows {
+                let mut worst: HashMap<i64, (i64, i64, String)> = HashMap::new();
+                for (order, customer, promised, planned, tier) in rows {
                     let gap = NaiveDate::parse_from_str(&planned, "%Y-%m-%d")
                         .map_or(0, |p| days_between(&promised, p));
-                    let e = worst.entry(order).or_insert((customer, 0));
+                    let e = worst.entry(order).or_insert((customer, 0, tier));
                     e.1 = e.1.max(gap);
                 }
-                worst.into_iter().map(|(o, (c, v))| (o, c, v)).collect()
+                worst
+                    .into_iter()
+                    .map(|(o, (c, v, t))| (o, c, v, t))
+                    .collect()
             }
             Metric::Complaints | Metric::SeriousComplaints => {
                 let serious = if rule.metric == Metric::SeriousComplaints {
@@ -362,25 +426,25 @@ impl Store {
                     ""
                 };
                 counted(format!(
-                    "SELECT k.customer_id, k.customer_id, COUNT(*) FROM complaints k \
+                    "SELECT k.customer_id, k.customer_id, COUNT(*), c.tier FROM complaints k \
                      JOIN customers c ON c.id = k.customer_id \
                      WHERE k.kind = 'complaint' AND k.state <> 'invalid' AND k.registered_at >= $1{serious}{tiers} \
-                     GROUP BY k.customer_id"
+                     GROUP BY k.customer_id, c.tier"
                 ))
                 .await?
             }
             Metric::SlaBreaches => {
                 counted(format!(
-                    "SELECT b.customer_id, b.customer_id, COUNT(*) FROM sla_breaches b \
+                    "SELECT b.customer_id, b.customer_id, COUNT(*), c.tier FROM sla_breaches b \
                      JOIN customers c ON c.id = b.customer_id WHERE b.recorded_at >= $1{tiers} \
-                     GROUP BY b.customer_id"
+                     GROUP BY b.customer_id, c.tier"
                 ))
                 .await?
             }
         };
         Ok(hits
             .into_iter()
-            .filter(|(_, _, v)| *v >= rule.yellow)
+            .filter(|(_, _, v, _)| *v >= rule.yellow)
             .collect())
     }
 
@@ -414,17 +478,11 @@ impl Store {
             }
             measured.push((r, hits, known));
         }
-        let mut pass = WarningPass {
-            rules: rules.len(),
-            ..Default::default()
-        };
-        let mut tx = self.write(&Who::system(), now).await?;
-        let at = tx.at.clone();
-        let mut per_rule = Vec::new();
+        // Decide first, then write in batches: a backlog never holds the one writer for long.
+        let mut decisions = Vec::new();
         for (r, hits, known) in measured {
             let subject = r.fields.metric.subject();
-            let (mut raised, mut escalated) = (0, 0);
-            for (subject_id, customer_id, value) in hits {
+            for (subject_id, customer_id, value, tier) in hits {
                 let Some(level) = r.fields.level(value) else {
                     continue;
                 };
@@ -434,58 +492,117 @@ impl Store {
                     // A verified warning closes its cause at its level: the pass raises again
                     // only when the cause gets worse than that.
                     None if k.and_then(|k| k.verified).is_some_and(|v| v >= level) => {}
-                    None => {
-                        raised += sqlx::query(
-                            "INSERT INTO warnings (rule_id, metric, level, subject, subject_id, customer_id, cause, \
-                             value, state, raised_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'raised', $9) \
+                    None => decisions.push(Decision::Raise {
+                        rule: r.id,
+                        metric: r.fields.metric,
+                        level,
+                        subject,
+                        subject_id,
+                        customer_id,
+                        tier,
+                        cause,
+                        value,
+                    }),
+                    Some((was, state)) => {
+                        let still_open = state == WarningState::Raised.as_str()
+                            || state == WarningState::Assigned.as_str();
+                        if still_open && level > *was {
+                            decisions.push(Decision::Escalate {
+                                cause,
+                                from: *was,
+                                to: level,
+                                value,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        let mut pass = WarningPass {
+            rules: rules.len(),
+            ..Default::default()
+        };
+        for chunk in decisions.chunks(WARNING_BATCH) {
+            let mut tx = self.write(&Who::system(), now).await?;
+            let at = tx.at.clone();
+            let (mut raised, mut escalated) = (0, 0);
+            let mut counts: HashMap<(String, &'static str), i64> = HashMap::new();
+            for d in chunk {
+                match d {
+                    Decision::Raise {
+                        rule,
+                        metric,
+                        level,
+                        subject,
+                        subject_id,
+                        customer_id,
+                        tier,
+                        cause,
+                        value,
+                    } => {
+                        let n = sqlx::query(
+                            "INSERT INTO warnings (rule_id, metric, level, subject, subject_id, customer_id, tier, \
+                             cause, value, state, raised_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'raised', $10) \
                              ON CONFLICT (cause) WHERE state <> 'verified' DO NOTHING",
                         )
-                        .bind(r.id)
-                        .bind(r.fields.metric.as_str())
+                        .bind(rule)
+                        .bind(metric.as_str())
                         .bind(level.as_str())
                         .bind(subject.as_str())
                         .bind(subject_id)
                         .bind(customer_id)
-                        .bind(&cause)
+                        .bind(tier)
+                        .bind(cause)
                         .bind(value)
                         .bind(&at)
                         .execute(&mut *tx.tx)
                         .await?
                         .rows_affected();
+                        raised += n;
+                        *counts.entry((tier.clone(), level.as_str())).or_default() += n as i64;
                     }
-                    Some((was, state)) => {
-                        let still_open = state == WarningState::Raised.as_str()
-                            || state == WarningState::Assigned.as_str();
-                        if still_open && level > *was {
-                            escalated += sqlx::query(
-                                "UPDATE warnings SET level = $1, value = $2, escalated_at = $3, version = version + 1 \
-                                 WHERE cause = $4 AND state IN ('raised', 'assigned') \
-                                 AND (level = 'yellow' OR (level = 'orange' AND $1 = 'red'))",
-                            )
-                            .bind(level.as_str())
-                            .bind(value)
-                            .bind(&at)
-                            .bind(&cause)
-                            .execute(&mut *tx.tx)
-                            .await?
-                            .rows_affected();
+                    Decision::Escalate {
+                        cause,
+                        from,
+                        to,
+                        value,
+                    } => {
+                        let tiers: Vec<String> = sqlx::query_scalar(
+                            "UPDATE warnings SET level = $1, value = $2, escalated_at = $3, version = version + 1 \
+                             WHERE cause = $4 AND state IN ('raised', 'assigned') AND level = $5 RETURNING tier",
+                        )
+                        .bind(to.as_str())
+                        .bind(value)
+                        .bind(&at)
+                        .bind(cause)
+                        .bind(from.as_str())
+                        .fetch_all(&mut *tx.tx)
+                        .await?;
+                        for tier in tiers {
+                            escalated += 1;
+                            *counts.entry((tier.clone(), from.as_str())).or_default() -= 1;
+                            *counts.entry((tier, to.as_str())).or_default() += 1;
                         }
                     }
                 }
             }
-            if raised + escalated > 0 {
-                per_rule.push(
-                    serde_json::json!({"rule": r.id, "raised": raised, "escalated": escalated}),
-                );
+            for ((tier, level), delta) in counts.into_iter().filter(|(_, d)| *d != 0) {
+                tally(&mut tx, &tier, level, delta).await?;
             }
+            if raised + escalated > 0 {
+                tx.audit(
+                    "warning",
+                    0,
+                    "raise",
+                    None,
+                    Some(&serde_json::json!({"raised": raised, "escalated": escalated})),
+                )
+                .await?;
+            }
+            tx.commit().await?;
             pass.raised += raised;
             pass.escalated += escalated;
         }
-        if !per_rule.is_empty() {
-            tx.audit("warning", 0, "raise", None, Some(&per_rule))
-                .await?;
-        }
-        tx.commit().await?;
         Ok(pass)
     }
 
@@ -505,7 +622,7 @@ impl Store {
             c.push("w.state <> 'verified'", []);
         }
         if let Some(t) = f.tier {
-            c.push("c.tier = ?", [Arg::Text(t.as_str().into())]);
+            c.push("w.tier = ?", [Arg::Text(t.as_str().into())]);
         }
         if let Some(s) = f.subject {
             c.push("w.subject = ?", [Arg::Text(s.as_str().into())]);
@@ -549,38 +666,40 @@ impl Store {
             .ok_or(Error::NotFound)
     }
 
-    /// The dashboard (F24 "by customer tier"): open warnings per tier and level.
+    /// The dashboard (F24 "by customer tier"): open warnings per tier (when raised) and level —
+    /// the maintained tally for readers of every customer, a count within the scope of others.
     pub async fn warning_dashboard(&self, actor: &Actor) -> Result<Vec<TierLevels>> {
         actor
             .require(Action::WarningRead)
             .map_err(|_| Error::Forbidden("warnings"))?;
-        let mut c = Conditions::default();
-        c.push("w.state <> 'verified'", []);
-        warning_scope(&mut c, actor);
-        let sql = format!(
-            "SELECT c.tier, w.level, COUNT(*) FROM warnings w JOIN customers c ON c.id = w.customer_id{} \
-             GROUP BY c.tier, w.level",
-            c.where_clause()
-        );
-        let rows: Vec<(String, String, i64)> = bind_all(sqlx::query_as(&sql), &c.args)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(Tier::ALL
-            .iter()
-            .map(|t| {
-                let n = |l: Level| {
-                    rows.iter()
-                        .find(|(tier, level, _)| tier == t.as_str() && level == l.as_str())
-                        .map_or(0, |r| r.2)
-                };
-                TierLevels {
-                    tier: t.as_str().into(),
-                    yellow: n(Level::Yellow),
-                    orange: n(Level::Orange),
-                    red: n(Level::Red),
-                }
-            })
-            .collect())
+        let rows: Vec<(String, String, i64)> = if customer_scope_sql(actor, "x").is_none() {
+            sqlx::query_as("SELECT tier, level, open FROM warning_tally")
+                .fetch_all(&self.pool)
+                .await?
+        } else {
+            let mut c = Conditions::default();
+            c.push("w.state <> 'verified'", []);
+            warning_scope(&mut c, actor);
+            let sql = format!(
+                "SELECT w.tier, w.level, COUNT(*) FROM warnings w{} GROUP BY w.tier, w.level",
+                c.where_clause()
+            );
+            bind_all(sqlx::query_as(&sql), &c.args)
+                .fetch_all(&self.pool)
+                .await?
+        };
+        Ok(tier_levels(&rows))
+    }
+
+    /// The open warnings per tier and level counted from the warnings themselves: what the
+    /// tally must always equal.
+    pub async fn warning_recount(&self) -> Result<Vec<TierLevels>> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT tier, level, COUNT(*) FROM warnings WHERE state <> 'verified' GROUP BY tier, level",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(tier_levels(&rows))
     }
 
     /// Assign, resolve, verify or reopen. Assigning and verifying are for warning managers;
@@ -684,6 +803,10 @@ impl Store {
             .rows_affected();
         if n == 0 {
             return Err(Error::Stale);
+        }
+        if to == WarningState::Verified {
+            // Closed: no longer open on the dashboard.
+            tally(&mut tx, &w.tier, &w.level, -1).await?;
         }
         tx.audit(
             "warning",

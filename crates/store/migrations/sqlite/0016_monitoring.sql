@@ -7,7 +7,7 @@ ALTER TABLE requirements ADD COLUMN waiting_since TEXT;
 ALTER TABLE requirements ADD COLUMN paused_minutes INTEGER NOT NULL DEFAULT 0;
 -- The breach pass reads running clocks past due; the back-fill reads clocks not computed yet.
 -- A merged duplicate's clock stops with the merge.
-CREATE INDEX requirements_sla_due ON requirements(sla_due_at)
+CREATE INDEX requirements_sla_due ON requirements(sla_due_at, id)
     WHERE waiting_since IS NULL AND stage <> 'closed' AND merged_into IS NULL;
 CREATE INDEX requirements_sla_missing ON requirements(id)
     WHERE sla_due_at IS NULL AND stage <> 'closed' AND merged_into IS NULL;
@@ -28,6 +28,9 @@ CREATE TABLE sla_breaches (
     recorded_at TEXT NOT NULL,
     UNIQUE (record_type, record_id, clock)
 );
+-- The warning pass groups the overdue pending hand-offs by requirement from this index alone.
+CREATE INDEX handoffs_pending_due_requirement ON handoffs(due_at, requirement_id)
+    WHERE status IN ('open', 'acknowledged');
 CREATE INDEX sla_breaches_recorded ON sla_breaches(recorded_at, customer_id);
 CREATE INDEX sla_breaches_customer ON sla_breaches(customer_id, recorded_at);
 
@@ -55,6 +58,8 @@ CREATE TABLE warnings (
     subject      TEXT NOT NULL,
     subject_id   INTEGER NOT NULL,
     customer_id  INTEGER NOT NULL REFERENCES customers(id),
+    -- The customer's tier when the warning was raised: the dashboard counts by it (004§3).
+    tier         TEXT NOT NULL,
     cause        TEXT NOT NULL,
     value        INTEGER NOT NULL,
     state        TEXT NOT NULL,
@@ -74,8 +79,18 @@ CREATE TABLE warnings (
 CREATE UNIQUE INDEX warnings_open_cause ON warnings(cause) WHERE state <> 'verified';
 CREATE INDEX warnings_rule ON warnings(rule_id, state);
 CREATE INDEX warnings_state ON warnings(state, level, id);
+CREATE INDEX warnings_tier ON warnings(tier, state, level);
 CREATE INDEX warnings_customer ON warnings(customer_id, id);
 CREATE INDEX warnings_assignee ON warnings(assignee_id, state);
+
+-- Open warnings (not verified) per tier and level, kept with every raise, escalation and
+-- verification: the dashboard reads twelve rows whatever the number of warnings.
+CREATE TABLE warning_tally (
+    tier  TEXT NOT NULL,
+    level TEXT NOT NULL,
+    open  INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (tier, level)
+);
 
 INSERT INTO warning_rules (name, metric, yellow, orange, red, window_days, tiers) VALUES
     ('传递超期', 'overdue_handoffs', 1, 3, 7, 0, '[]'),
