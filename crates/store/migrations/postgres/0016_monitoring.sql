@@ -29,7 +29,8 @@ CREATE TABLE sla_breaches (
     UNIQUE (record_type, record_id, clock)
 );
 -- The warning pass groups the overdue pending hand-offs by requirement from this index alone.
-CREATE INDEX handoffs_pending_due_requirement ON handoffs(due_at, requirement_id)
+DROP INDEX handoffs_pending_due;
+CREATE INDEX handoffs_pending_due ON handoffs(due_at, id, requirement_id)
     WHERE status IN ('open', 'acknowledged');
 CREATE INDEX sla_breaches_recorded ON sla_breaches(recorded_at, customer_id);
 CREATE INDEX sla_breaches_customer ON sla_breaches(customer_id, recorded_at);
