@@ -59,6 +59,12 @@ enum Command {
     Import { kind: String, file: String },
     /// Export records to .xlsx or .csv (not built yet).
     Export { kind: String, file: String },
+    /// Build the search index now (the server keeps it up to date by itself); `--full` rebuilds
+    /// it from scratch.
+    Reindex {
+        #[arg(long)]
+        full: bool,
+    },
     /// Write a consistent backup of the whole database (safe while the server runs).
     Backup { file: String },
     /// Restore a backup into an empty database.
@@ -184,6 +190,11 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 node,
                 Duration::from_secs(60),
             ));
+            tokio::spawn(reqloop_jobs::index_search(
+                store.clone(),
+                Duration::from_secs(2),
+            ));
+            tokio::spawn(reqloop_jobs::notify(store.clone(), Duration::from_secs(5)));
             tokio::spawn(reqloop_jobs::checkpoint(
                 store.clone(),
                 Duration::from_millis(100),
@@ -285,6 +296,21 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Import { .. } | Command::Export { .. } => {
             eprintln!("import/export is not built yet (issue: import and export)");
             Ok(ExitCode::from(2))
+        }
+        Command::Reindex { full } => {
+            let store = open(&cli.db, cli.files.as_deref()).await?;
+            if full {
+                store.reset_search().await.map_err(|e| e.to_string())?;
+            }
+            let started = std::time::Instant::now();
+            let p = store.index_search().await.map_err(|e| e.to_string())?;
+            println!(
+                "indexed {} records, removed {}, in {:.1} s",
+                p.indexed,
+                p.removed,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Command::Backup { file } => {
             let store = open(&cli.db, cli.files.as_deref()).await?;

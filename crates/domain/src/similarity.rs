@@ -14,7 +14,7 @@ pub const SIMILAR: f64 = 0.30;
 /// Pairs of one customer at or above this score are probable duplicates.
 pub const DUPLICATE: f64 = 0.60;
 
-fn is_cjk(c: char) -> bool {
+pub(crate) fn is_cjk(c: char) -> bool {
     matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF)
 }
 

@@ -1,7 +1,11 @@
 //! The background scheduler that runs inside `reqloop serve`. Each job is claimed from the
 //! database before it runs, so with several nodes on one PostgreSQL exactly one node runs it.
 
+mod send;
+
 use std::time::Duration;
+
+pub use send::{deliver_due, Sent, TIMEOUT as SEND_TIMEOUT};
 
 use chrono::{DateTime, Utc};
 use reqloop_store::Store;
@@ -109,6 +113,49 @@ pub async fn checkpoint(store: Store, tick: Duration) {
         interval.tick().await;
         if let Err(e) = store.checkpoint().await {
             tracing::warn!(error = %e, "checkpoint failed");
+        }
+    }
+}
+
+/// Keeps the search index (F30) following the audit log, every `tick` on every node: a pass
+/// with nothing new is two reads, and the index lives in the database, so every node sees what
+/// any node indexed within seconds of the write.
+pub async fn index_search(store: Store, tick: Duration) {
+    let mut interval = tokio::time::interval(tick);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        match store.index_search().await {
+            Ok(p) if p.indexed + p.removed > 0 => {
+                tracing::debug!(
+                    indexed = p.indexed,
+                    removed = p.removed,
+                    cursor = p.cursor,
+                    "search index"
+                )
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "search indexing failed"),
+        }
+    }
+}
+
+/// Tells people and systems what happened (F31), every `tick` on every node: the notifier
+/// writes inbox entries and deliveries from each event's cursor (nodes take turns on it), then
+/// the due deliveries are sent.
+pub async fn notify(store: Store, tick: Duration) {
+    let mut interval = tokio::time::interval(tick);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        let now = Utc::now();
+        if let Err(e) = store.notify(now).await {
+            tracing::warn!(error = %e, "notifying failed");
+        }
+        match deliver_due(&store, now).await {
+            Ok(s) if s.failed > 0 => tracing::info!(sent = s.sent, failed = s.failed, "deliveries"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "sending failed"),
         }
     }
 }

@@ -77,6 +77,11 @@ const TABLES: &[&str] = &[
     "visits",
     "symposia",
     "symposium_attendees",
+    "notifications",
+    "notification_prefs",
+    "webhooks",
+    "deliveries",
+    "notify_cursors",
     "settings",
     "code_counters",
     "audit_log",
@@ -133,6 +138,9 @@ const IDENTITY_TABLES: &[&str] = &[
     "visits",
     "symposia",
     "symposium_attendees",
+    "notifications",
+    "webhooks",
+    "deliveries",
 ];
 
 /// Columns that may point at rows restored later (portal users at customers, merged
@@ -146,6 +154,9 @@ const LATE_LINKS: &[(&str, &str)] = &[
 
 /// Tables that a backup leaves out on purpose: ephemeral security state.
 const NOT_BACKED_UP: &[&str] = &["sessions", "login_failures", "_sqlx_migrations"];
+/// Derived tables a backup leaves out: the search index (and FTS5's own tables), rebuilt from
+/// the records after a restore.
+const DERIVED_PREFIX: &str = "search_";
 
 impl Store {
     /// Tables of the schema that the backup does not cover (must be empty: a test checks).
@@ -157,7 +168,11 @@ impl Store {
         let names: Vec<String> = sqlx::query_scalar(sql).fetch_all(&self.pool).await?;
         Ok(names
             .into_iter()
-            .filter(|n| !TABLES.contains(&n.as_str()) && !NOT_BACKED_UP.contains(&n.as_str()))
+            .filter(|n| {
+                !TABLES.contains(&n.as_str())
+                    && !NOT_BACKED_UP.contains(&n.as_str())
+                    && !n.starts_with(DERIVED_PREFIX)
+            })
             .collect())
     }
 }
@@ -355,6 +370,8 @@ impl Store {
             }
         }
         tx.commit().await?;
+        // The search index is derived: the next indexer pass rebuilds it from the records.
+        self.reset_search().await?;
         Ok(count)
     }
 }

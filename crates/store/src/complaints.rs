@@ -310,12 +310,17 @@ fn for_viewer(actor: &Actor, mut k: Complaint) -> Complaint {
 /// Who sees a complaint: those who see its customer (portal users: their company's), and the
 /// people working on it — the investigator, the verifier and the responsible department.
 fn complaint_scope(c: &mut Conditions, actor: &Actor) {
-    let Some((sql, mut args)) = customer_scope_sql(actor, "k.customer_id") else {
-        return;
-    };
-    if actor.role == reqloop_domain::user::Role::Portal {
+    if let Some((sql, args)) = complaint_scope_sql(actor) {
         c.push(&sql, args);
-        return;
+    }
+}
+
+/// The complaints (alias `k`) a reader sees: portal users their company's; staff those of the
+/// customers in their scope and the cases their department or they themselves work on.
+pub(crate) fn complaint_scope_sql(actor: &Actor) -> Option<(String, Vec<Arg>)> {
+    let (sql, mut args) = customer_scope_sql(actor, "k.customer_id")?;
+    if actor.role == reqloop_domain::user::Role::Portal {
+        return Some((sql, args));
     }
     let mut extra = String::from("k.investigator_id = ? OR k.verifier_id = ?");
     args.extend([Arg::Int(actor.user_id.0), Arg::Int(actor.user_id.0)]);
@@ -323,7 +328,7 @@ fn complaint_scope(c: &mut Conditions, actor: &Actor) {
         extra.push_str(" OR k.department_id = ?");
         args.push(Arg::Int(d.0));
     }
-    c.push(&format!("({sql} OR {extra})"), args);
+    Some((format!("({sql} OR {extra})"), args))
 }
 
 fn text(field: &str, value: &str, max: usize) -> Result<String> {

@@ -16,6 +16,7 @@ mod grading;
 mod handoffs;
 mod jobs;
 mod kpis;
+mod notify;
 mod orders;
 mod process_audits;
 mod projects;
@@ -23,6 +24,7 @@ mod property;
 mod reports;
 mod requirements;
 mod reviews;
+mod search;
 mod segments;
 mod settings;
 mod sla;
@@ -61,6 +63,10 @@ pub use handoffs::{HandoffFilter, WorkPlanEntry};
 pub use kpis::{
     CheckItem, CheckList, KpiMonth, KpiQuery, KpiReport, KpiRow, WeekQuery, WeeklyCheck,
 };
+pub use notify::{
+    Delivery, DeliveryFilter, MarkRead, Notification, NotificationFilter, NotifyPass, Outgoing,
+    Pref, SmtpSettings, Webhook, WebhookFields,
+};
 pub use orders::{Order, OrderFilter, OrderSummary};
 pub use process_audits::{AuditItem, AuditReport, Practice, ProcessAudit, ProcessAuditFilter};
 pub use property::{
@@ -76,6 +82,7 @@ pub use requirements::{
     StageOutput, Transition,
 };
 pub use reviews::{NewReview, ReviewAnswer, ReviewFilter, ReviewRound};
+pub use search::{Hit, IndexPass, SearchQuery, SearchResult, CANDIDATES as SEARCH_CANDIDATES};
 pub use segments::{Grid, Point, RegionRow, SegmentQuery, SegmentReport, SegmentRow};
 pub use sla::{
     deadline_clock, requirement_clock, Breach, BreachFilter, BreachPass, ClockView, WaitRequest,

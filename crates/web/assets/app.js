@@ -19,3 +19,13 @@ document.addEventListener("click", function (event) {
     window.print();
   }
 });
+document.addEventListener("keydown", function (event) {
+  // "/" jumps to the search box, unless one is typing somewhere already.
+  var t = event.target;
+  var typing = t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
+  var box = document.getElementById("top-search");
+  if (event.key === "/" && !typing && box && !event.ctrlKey && !event.metaKey && !event.altKey) {
+    event.preventDefault();
+    box.focus();
+  }
+});

@@ -162,6 +162,8 @@ pub struct PageUser {
     /// F4: the customers under tightened control that this user sees; every page marks them
     /// and their records.
     pub tightened: std::sync::Arc<std::collections::HashSet<i64>>,
+    /// F31: unread inbox entries (the bell in the top bar).
+    pub unread: i64,
 }
 
 impl FromRequestParts<crate::AppState> for PageUser {
@@ -184,6 +186,11 @@ impl FromRequestParts<crate::AppState> for PageUser {
                     .tightened_customers(&s.actor)
                     .await
                     .map_err(|e| crate::error::AppError::from(e).into_response())?;
+                let unread = state
+                    .store
+                    .unread_notifications(&s.actor)
+                    .await
+                    .map_err(|e| crate::error::AppError::from(e).into_response())?;
                 Ok(PageUser {
                     actor: s.actor.clone(),
                     display_name: s.display_name.clone(),
@@ -191,6 +198,7 @@ impl FromRequestParts<crate::AppState> for PageUser {
                     t,
                     here,
                     tightened: std::sync::Arc::new(tightened),
+                    unread,
                 })
             }
             _ => {

@@ -9,10 +9,12 @@ mod contracts;
 mod customers;
 mod grading;
 mod kpis;
+mod notifications;
 mod process_audits;
 mod property;
 mod reports;
 mod requirements;
+mod search;
 mod segments;
 mod session;
 mod surveys;
@@ -283,6 +285,26 @@ pub fn routes() -> Router<AppState> {
             get(grading::history),
         )
         .route("/api/v1/segments", get(segments::report))
+        .route("/api/v1/search", get(search::search))
+        .route("/api/v1/notifications", get(notifications::list))
+        .route("/api/v1/notifications/read", post(notifications::read))
+        .route(
+            "/api/v1/notification-prefs",
+            get(notifications::prefs).put(notifications::save_prefs),
+        )
+        .route(
+            "/api/v1/notification-settings",
+            get(notifications::settings).put(notifications::save_settings),
+        )
+        .route(
+            "/api/v1/webhooks",
+            get(notifications::webhooks).post(notifications::create_webhook),
+        )
+        .route(
+            "/api/v1/webhooks/{id}",
+            axum::routing::put(notifications::update_webhook),
+        )
+        .route("/api/v1/deliveries", get(notifications::deliveries))
         .route("/api/v1/contact-tasks", get(contacts::tasks))
         .route(
             "/api/v1/visits",
@@ -531,7 +553,10 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
         warnings::update_rule, warnings::sla_rules, warnings::save_sla_rules, warnings::breaches,
         warnings::clock, warnings::wait, kpis::report, kpis::weekly,
         grading::rules, grading::save_rules, grading::list, grading::start, grading::get, grading::candidates,
-        grading::adjust, grading::decide, grading::history, segments::report,
+        grading::adjust, grading::decide, grading::history, segments::report, search::search,
+        notifications::list, notifications::read, notifications::prefs, notifications::save_prefs,
+        notifications::settings, notifications::save_settings, notifications::webhooks, notifications::create_webhook,
+        notifications::update_webhook, notifications::deliveries,
         contacts::tasks, contacts::visits, contacts::record_visit, contacts::rules, contacts::save_rules,
         contacts::symposia, contacts::plan_symposium, contacts::symposium, contacts::add_attendee, contacts::minutes,
         admin::users, admin::create_user, admin::departments, admin::set_head, admin::audit, admin::code_rule, admin::set_code_rule, admin::projects, admin::create_project,

@@ -8,12 +8,14 @@ mod contracts;
 mod customers;
 mod grading;
 mod kpis;
+mod notifications;
 mod orders;
 mod portal;
 mod process_audits;
 mod property;
 mod reports;
 mod requirements;
+mod search;
 mod segments;
 mod survey_public;
 mod survey_reports;
@@ -203,6 +205,14 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/grading/{id}/decision", post(grading::decide))
         .route("/segments", get(segments::page))
+        .route("/search", get(search::page))
+        .route("/notifications", get(notifications::inbox))
+        .route("/notifications/read", post(notifications::read))
+        .route("/notifications/prefs", post(notifications::save_prefs))
+        .route("/admin/notifications", get(notifications::admin))
+        .route("/admin/notifications/smtp", post(notifications::save_smtp))
+        .route("/admin/webhooks", post(notifications::create_webhook))
+        .route("/admin/webhooks/{id}", post(notifications::toggle_webhook))
         .route("/contacts", get(contacts::contacts))
         .route("/visits", post(contacts::record_visit))
         .route("/contact-rules", post(contacts::save_rules))
@@ -322,6 +332,8 @@ pub struct Chrome {
     pub lang_link: String,
     /// F4: customers under tightened control (see `tight`).
     tightened: std::sync::Arc<std::collections::HashSet<i64>>,
+    /// F31: the reader's unread notifications.
+    pub unread: i64,
 }
 
 impl Chrome {
@@ -336,6 +348,7 @@ impl Chrome {
             title,
             lang_link: lang_link(u.t, &u.here),
             tightened: u.tightened.clone(),
+            unread: u.unread,
         }
     }
 
