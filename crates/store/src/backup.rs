@@ -82,6 +82,7 @@ const TABLES: &[&str] = &[
     "webhooks",
     "deliveries",
     "notify_cursors",
+    "api_tokens",
     "settings",
     "code_counters",
     "audit_log",
@@ -141,6 +142,7 @@ const IDENTITY_TABLES: &[&str] = &[
     "notifications",
     "webhooks",
     "deliveries",
+    "api_tokens",
 ];
 
 /// Columns that may point at rows restored later (portal users at customers, merged

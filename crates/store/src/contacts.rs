@@ -18,8 +18,8 @@ use utoipa::{IntoParams, ToSchema};
 use crate::db::{bind_all, customer_scope_sql, Arg, Conditions};
 use crate::{Error, Page, Result, Store, Who};
 
-/// Rows per multi-row INSERT of planned tasks.
-const BATCH: usize = 500;
+/// Rows per multi-row INSERT of planned tasks (5 values each).
+const BATCH: usize = crate::db::MAX_PARAMS / 5;
 
 /// A task the pass plans: customer, kind, due date, assignee, order (return visits).
 type Planned = (i64, &'static str, String, Option<i64>, Option<i64>);

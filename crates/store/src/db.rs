@@ -284,6 +284,11 @@ pub(crate) enum Arg {
     Text(String),
 }
 
+/// The most parameters a multi-row statement should carry. SQLite finds each `$n` among the
+/// parameters seen so far while it prepares a statement, so preparing costs grow with the square
+/// of their number: 400 rows × 18 values took 66 ms a statement, 50 rows 1 ms (BENCHMARKS.md).
+pub(crate) const MAX_PARAMS: usize = 900;
+
 /// Builds a WHERE clause with `$n` placeholders (understood by both dialects).
 #[derive(Debug, Default)]
 pub(crate) struct Conditions {

@@ -197,8 +197,8 @@ const CANDIDATE_COLUMNS: &str = "g.customer_id, c.code, c.name, g.volume, g.shar
     g.growth, g.long_term, g.government, g.influential, g.current_grade, g.current_tier, g.proposed_grade, \
     g.proposed_tier, g.decided_grade, g.decided_tier, g.note, g.changed";
 
-/// Rows per multi-row INSERT of candidates (18 values each: well under both dialects' limits).
-const BATCH: usize = 400;
+/// Rows per multi-row INSERT of candidates (18 values each).
+const BATCH: usize = crate::db::MAX_PARAMS / 18;
 
 fn readable(actor: &Actor) -> Result<()> {
     if actor.require(Action::GradingManage).is_ok() || actor.require(Action::GradingApprove).is_ok()

@@ -34,6 +34,7 @@ mod survey_analysis;
 mod surveys;
 #[doc(hidden)]
 pub mod testing;
+mod tokens;
 mod users;
 mod warnings;
 
@@ -98,6 +99,7 @@ pub use surveys::{
     Campaign, CampaignFilter, Invitation, OpenInvitation, Reminder, Template, TemplateSummary,
     TemplateVersionInfo,
 };
+pub use tokens::{ApiToken, CreatedToken, NewToken, TokenScope};
 pub use users::{random_token, LoginOutcome, SessionInfo, SESSION_HOURS};
 pub use warnings::{
     RuleUpdate, TierLevels, Warning, WarningFilter, WarningPass, WarningRule, WarningStepRequest,

@@ -3,7 +3,8 @@
 //! tsvector with a GIN index. The indexer follows the audit log — every write appends to it in
 //! its own transaction, in commit order — so the index catches up after a restart and, on one
 //! PostgreSQL, every node sees what any node wrote. A query is matched as phrases of bigrams,
-//! ranked by BM25 (SQLite) or ts_rank (PostgreSQL) among the most recent matches, and filtered by
+//! ranked by BM25 (SQLite; a query matching more than 2,000 records lists the newest first) or
+//! ts_rank (PostgreSQL) among the most recent matches, and filtered by
 //! the reader's permissions and data scope before it is counted.
 
 use std::collections::{HashMap, HashSet};
@@ -312,8 +313,12 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         let sqlite = self.backend() == Backend::Sqlite;
+        // On SQLite the writes to search_docs come first and the FTS5 ones after, each kind
+        // together: any other statement opens a savepoint, which makes FTS5 flush what it holds
+        // as a new segment (a segment per record, and endless merging).
+        let mut fts: Vec<(i64, &Source)> = Vec::with_capacity(rows.len());
+        let mut replaced: Vec<i64> = Vec::new();
         for r in &rows {
-            let title = format!("{} {}", r.code, r.title);
             if sqlite {
                 let new: Option<(i64,)> = sqlx::query_as(
                     "INSERT INTO search_docs (kind, record_id, customer_id) VALUES ($1, $2, $3) \
@@ -335,20 +340,13 @@ impl Store {
                         .bind(r.customer_id)
                         .fetch_one(&mut *tx)
                         .await?;
-                        sqlx::query("DELETE FROM search_fts WHERE rowid = $1")
-                            .bind(id)
-                            .execute(&mut *tx)
-                            .await?;
+                        replaced.push(id);
                         id
                     }
                 };
-                sqlx::query("INSERT INTO search_fts (rowid, title, body) VALUES ($1, $2, $3)")
-                    .bind(id)
-                    .bind(text::fts5_document(&title))
-                    .bind(text::fts5_document(&r.body))
-                    .execute(&mut *tx)
-                    .await?;
+                fts.push((id, r));
             } else {
+                let title = format!("{} {}", r.code, r.title);
                 sqlx::query(
                     "INSERT INTO search_docs (kind, record_id, customer_id, terms) VALUES ($1, $2, $3, CAST($4 AS tsvector)) \
                      ON CONFLICT (kind, record_id) DO UPDATE SET customer_id = excluded.customer_id, terms = excluded.terms",
@@ -361,7 +359,7 @@ impl Store {
                 .await?;
             }
         }
-        let mut removed = 0;
+        let mut gone_docs: Vec<i64> = Vec::new();
         for id in &gone {
             let doc: Option<(i64,)> = sqlx::query_as(
                 "DELETE FROM search_docs WHERE kind = $1 AND record_id = $2 RETURNING id",
@@ -370,15 +368,7 @@ impl Store {
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?;
-            if let Some((doc,)) = doc {
-                removed += 1;
-                if sqlite {
-                    sqlx::query("DELETE FROM search_fts WHERE rowid = $1")
-                        .bind(doc)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-            }
+            gone_docs.extend(doc.map(|d| d.0));
         }
         if let Some(c) = cursor {
             sqlx::query("UPDATE search_state SET cursor = $1 WHERE id = 1 AND cursor < $1")
@@ -386,8 +376,24 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        if sqlite {
+            for id in replaced.iter().chain(&gone_docs) {
+                sqlx::query("DELETE FROM search_fts WHERE rowid = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for (id, r) in fts {
+                sqlx::query("INSERT INTO search_fts (rowid, title, body) VALUES ($1, $2, $3)")
+                    .bind(id)
+                    .bind(text::fts5_document(&format!("{} {}", r.code, r.title)))
+                    .bind(text::fts5_document(&r.body))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
         tx.commit().await?;
-        Ok((rows.len() as u64, removed))
+        Ok((rows.len() as u64, gone_docs.len() as u64))
     }
 
     async fn sources(&self, kind: Kind, ids: &[i64]) -> Result<Vec<Source>> {
@@ -459,24 +465,44 @@ impl Store {
             }
         }
         c.push(&format!("({})", visible.join(" OR ")), args);
-        let sql = if sqlite {
-            format!(
-                "SELECT d.kind, d.record_id, -bm25(search_fts, 3.0, 1.0) FROM search_fts \
-                 JOIN search_docs d ON d.id = search_fts.rowid{} ORDER BY search_fts.rowid DESC LIMIT {}",
-                c.where_clause(),
-                CANDIDATES + 1
-            )
+        let mut found: Vec<(String, i64, f64)> = if sqlite {
+            // The most recent matches first, unranked: FTS5 reads the doclists lazily. BM25
+            // counts every record holding each word, which for a word in half of a million
+            // records costs more than the search; so only a query that matches fewer than
+            // CANDIDATES records is ranked by it, and a broader one lists the newest first.
+            let matches = |score: &str| {
+                format!(
+                    "SELECT d.kind, d.record_id, {score} FROM search_fts \
+                     JOIN search_docs d ON d.id = search_fts.rowid{} ORDER BY search_fts.rowid DESC LIMIT {}",
+                    c.where_clause(),
+                    CANDIDATES + 1
+                )
+            };
+            let recent: Vec<(String, i64, f64)> =
+                bind_all(sqlx::query_as(&matches("0.0")), &c.args)
+                    .fetch_all(&self.pool)
+                    .await?;
+            if recent.len() as i64 > CANDIDATES {
+                recent
+            } else {
+                bind_all(
+                    sqlx::query_as(&matches("-bm25(search_fts, 3.0, 1.0)")),
+                    &c.args,
+                )
+                .fetch_all(&self.pool)
+                .await?
+            }
         } else {
-            format!(
+            let sql = format!(
                 "SELECT d.kind, d.record_id, CAST(ts_rank(d.terms, CAST($1 AS tsquery)) AS DOUBLE PRECISION) \
                  FROM search_docs d{} ORDER BY d.id DESC LIMIT {}",
                 c.where_clause(),
                 CANDIDATES + 1
-            )
+            );
+            bind_all(sqlx::query_as(&sql), &c.args)
+                .fetch_all(&self.pool)
+                .await?
         };
-        let mut found: Vec<(String, i64, f64)> = bind_all(sqlx::query_as(&sql), &c.args)
-            .fetch_all(&self.pool)
-            .await?;
         let more = found.len() as i64 > CANDIDATES;
         found.truncate(CANDIDATES as usize);
         found.sort_by(|a, b| b.2.total_cmp(&a.2).then(b.1.cmp(&a.1)));

@@ -84,9 +84,11 @@ pub struct SessionInfo {
     pub display_name: String,
     pub csrf: String,
     pub must_change_password: bool,
+    /// Set when the request came with an API token (F32): what the token allows.
+    pub token_scope: Option<crate::TokenScope>,
 }
 
-fn hash_token(token: &str) -> String {
+pub(crate) fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
@@ -395,6 +397,9 @@ impl Store {
 
     /// The session of a token, if it is live and its user active.
     pub async fn session(&self, token: &str, now: DateTime<Utc>) -> Result<Option<SessionInfo>> {
+        if token.starts_with(crate::tokens::PREFIX) {
+            return self.token_session(token, now).await;
+        }
         let row: Option<(String, UserRow)> = sqlx::query_as::<_, SessionRow>(&format!(
             "SELECT s.csrf, {USER_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.active = 1"
@@ -407,8 +412,50 @@ impl Store {
         let Some((csrf, row)) = row else {
             return Ok(None);
         };
-        let user = row.into_user()?;
-        Ok(Some(SessionInfo {
+        session_info(row, csrf, None).map(Some)
+    }
+
+    /// The user an API token acts for (F32), while it is neither expired nor revoked; its last
+    /// use is written at most hourly.
+    async fn token_session(&self, token: &str, now: DateTime<Utc>) -> Result<Option<SessionInfo>> {
+        let row: Option<TokenRow> = sqlx::query_as(&format!(
+            "SELECT t.id AS token_id, t.scope, t.last_used_at, {USER_COLUMNS} FROM api_tokens t \
+             JOIN users u ON u.id = t.user_id \
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2 AND u.active = 1"
+        ))
+        .bind(hash_token(token))
+        .bind(to_db(now))
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(t) = row else {
+            return Ok(None);
+        };
+        let hour_ago = to_db(now - chrono::Duration::hours(1));
+        if t.last_used_at
+            .as_deref()
+            .is_none_or(|at| at < hour_ago.as_str())
+        {
+            let _turn = self.turn().await;
+            sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+                .bind(to_db(now))
+                .bind(t.token_id)
+                .execute(&self.pool)
+                .await?;
+        }
+        let scope = crate::TokenScope::parse(&t.scope)
+            .ok_or_else(|| Error::Other("stored token has an invalid scope".into()))?;
+        session_info(t.user, String::new(), Some(scope)).map(Some)
+    }
+}
+
+fn session_info(
+    row: UserRow,
+    csrf: String,
+    token_scope: Option<crate::TokenScope>,
+) -> Result<SessionInfo> {
+    let user = row.into_user()?;
+    {
+        Ok(SessionInfo {
             actor: Actor {
                 user_id: user.id,
                 username: user.username,
@@ -424,9 +471,12 @@ impl Store {
             display_name: user.display_name,
             csrf,
             must_change_password: user.must_change_password,
-        }))
+            token_scope,
+        })
     }
+}
 
+impl Store {
     pub async fn delete_session(&self, token: &str) -> Result<()> {
         let _turn = self.turn().await;
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
@@ -456,6 +506,25 @@ impl Store {
 struct SessionRow {
     csrf: String,
     user: UserRow,
+}
+
+struct TokenRow {
+    token_id: i64,
+    scope: String,
+    last_used_at: Option<String>,
+    user: UserRow,
+}
+
+impl<'r> FromRow<'r, sqlx::any::AnyRow> for TokenRow {
+    fn from_row(row: &'r sqlx::any::AnyRow) -> sqlx::Result<Self> {
+        use sqlx::Row;
+        Ok(TokenRow {
+            token_id: row.try_get("token_id")?,
+            scope: row.try_get("scope")?,
+            last_used_at: row.try_get("last_used_at")?,
+            user: UserRow::from_row(row)?,
+        })
+    }
 }
 
 impl<'r> FromRow<'r, sqlx::any::AnyRow> for SessionRow {

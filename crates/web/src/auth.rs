@@ -69,6 +69,20 @@ pub async fn resolve_session(State(state): State<AppState>, req: Request, next: 
         None => None,
     };
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    // An API token (F32) counts only as a Bearer header, and a read token only reads.
+    let session = session.filter(|s| s.token_scope.is_none() || by_bearer);
+    if unsafe_method
+        && session
+            .as_ref()
+            .is_some_and(|s| s.token_scope == Some(reqloop_store::TokenScope::Read))
+    {
+        return AppError::new(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            "此令牌只能读取 / this token may only read",
+        )
+        .into_response();
+    }
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

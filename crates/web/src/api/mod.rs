@@ -18,6 +18,7 @@ mod search;
 mod segments;
 mod session;
 mod surveys;
+mod tokens;
 mod warnings;
 mod workflow;
 
@@ -305,6 +306,8 @@ pub fn routes() -> Router<AppState> {
             axum::routing::put(notifications::update_webhook),
         )
         .route("/api/v1/deliveries", get(notifications::deliveries))
+        .route("/api/v1/tokens", get(tokens::list).post(tokens::create))
+        .route("/api/v1/tokens/{id}", axum::routing::delete(tokens::revoke))
         .route("/api/v1/contact-tasks", get(contacts::tasks))
         .route(
             "/api/v1/visits",
@@ -509,7 +512,12 @@ pub(crate) fn with_version<T: DeserializeOwned>(
 
 /// The OpenAPI 3 document, generated from the handlers' annotations.
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+    Json(openapi_document())
+}
+
+/// The OpenAPI document of `/api/v1` (served as JSON and rendered at `/api-docs`).
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
 }
 
 #[derive(OpenApi)]
@@ -556,7 +564,7 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
         grading::adjust, grading::decide, grading::history, segments::report, search::search,
         notifications::list, notifications::read, notifications::prefs, notifications::save_prefs,
         notifications::settings, notifications::save_settings, notifications::webhooks, notifications::create_webhook,
-        notifications::update_webhook, notifications::deliveries,
+        notifications::update_webhook, notifications::deliveries, tokens::list, tokens::create, tokens::revoke,
         contacts::tasks, contacts::visits, contacts::record_visit, contacts::rules, contacts::save_rules,
         contacts::symposia, contacts::plan_symposium, contacts::symposium, contacts::add_attendee, contacts::minutes,
         admin::users, admin::create_user, admin::departments, admin::set_head, admin::audit, admin::code_rule, admin::set_code_rule, admin::projects, admin::create_project,

@@ -12,7 +12,8 @@ use crate::AppState;
 
 /// Records matching `q`: every space-separated part must occur (a Chinese word of two
 /// characters or more is found inside longer text: 交期 finds 交期延误 but not 交货期). The
-/// 2,000 most recent matches are ranked; `more` says that more records match.
+/// matches are ranked by relevance; when more than 2,000 records match, the newest 2,000 are
+/// listed newest first and `more` is true.
 #[utoipa::path(get, path = "/api/v1/search", tag = "search", params(SearchQuery),
     responses(
         (status = 200, body = SearchResult, example = json!({"items": [{"kind": "requirement", "id": 12,

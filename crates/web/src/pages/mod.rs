@@ -6,6 +6,7 @@ mod complaints;
 mod contacts;
 mod contracts;
 mod customers;
+mod developer;
 mod grading;
 mod kpis;
 mod notifications;
@@ -206,6 +207,12 @@ pub fn routes() -> Router<AppState> {
         .route("/grading/{id}/decision", post(grading::decide))
         .route("/segments", get(segments::page))
         .route("/search", get(search::page))
+        .route(
+            "/tokens",
+            get(developer::tokens).post(developer::create_token),
+        )
+        .route("/tokens/{id}/revoke", post(developer::revoke_token))
+        .route("/api-docs", get(developer::api_docs))
         .route("/notifications", get(notifications::inbox))
         .route("/notifications/read", post(notifications::read))
         .route("/notifications/prefs", post(notifications::save_prefs))
