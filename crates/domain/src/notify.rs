@@ -29,10 +29,31 @@ pub enum Event {
     WarningRaised,
     /// A customer answered a satisfaction survey.
     SurveyAnswered,
+    /// Record events for other systems (ERP, MES), sent to webhooks only: a requirement was
+    /// collected,
+    RequirementCreated,
+    /// moved to another stage,
+    RequirementStageChanged,
+    /// or closed.
+    RequirementClosed,
 }
 
 impl Event {
-    pub const ALL: [Event; 7] = [
+    pub const ALL: [Event; 10] = [
+        Event::HandoffAssigned,
+        Event::HandoffOverdue,
+        Event::ReviewRequested,
+        Event::ComplaintRegistered,
+        Event::ComplaintOverdue,
+        Event::WarningRaised,
+        Event::SurveyAnswered,
+        Event::RequirementCreated,
+        Event::RequirementStageChanged,
+        Event::RequirementClosed,
+    ];
+
+    /// The events people hear of (inbox, e-mail); the others go to webhooks only.
+    pub const PERSONAL: [Event; 7] = [
         Event::HandoffAssigned,
         Event::HandoffOverdue,
         Event::ReviewRequested,
@@ -41,6 +62,10 @@ impl Event {
         Event::WarningRaised,
         Event::SurveyAnswered,
     ];
+
+    pub fn personal(self) -> bool {
+        Event::PERSONAL.contains(&self)
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -51,6 +76,9 @@ impl Event {
             Event::ComplaintOverdue => "complaint_overdue",
             Event::WarningRaised => "warning_raised",
             Event::SurveyAnswered => "survey_answered",
+            Event::RequirementCreated => "requirement_created",
+            Event::RequirementStageChanged => "requirement_stage_changed",
+            Event::RequirementClosed => "requirement_closed",
         }
     }
 
@@ -68,6 +96,9 @@ impl Event {
             Event::ComplaintOverdue => ("投诉处理已超时", "Complaint overdue"),
             Event::WarningRaised => ("预警已发出", "Warning raised"),
             Event::SurveyAnswered => ("客户已答复满意度调查", "Survey answered"),
+            Event::RequirementCreated => ("需求已创建", "Requirement created"),
+            Event::RequirementStageChanged => ("需求阶段已变更", "Requirement stage changed"),
+            Event::RequirementClosed => ("需求已关闭", "Requirement closed"),
         }
     }
 }
@@ -83,6 +114,10 @@ pub struct Message {
     pub subject: String,
     /// The page to open, relative to the server (`/handoffs/12`).
     pub link: String,
+    /// What other systems need beyond the title (a stage move's `from_stage` and `to_stage`);
+    /// `null` for none.
+    #[serde(default)]
+    pub data: Value,
 }
 
 impl Message {
@@ -155,6 +190,7 @@ pub fn webhook_body(format: Format, m: &Message, base: &str, at: &str) -> Value 
             "title_en": en,
             "link": url,
             "at": at,
+            "data": m.data,
         }),
     }
 }
@@ -214,6 +250,7 @@ mod tests {
             record_id: 7,
             subject: "XQ2026-00025 首批交期缩短至30天".into(),
             link: "/handoffs/7".into(),
+            data: Value::Null,
         }
     }
 
@@ -222,6 +259,7 @@ mod tests {
         for e in Event::ALL {
             assert_eq!(Event::parse(e.as_str()), Some(e));
         }
+        assert!(Event::HandoffAssigned.personal() && !Event::RequirementClosed.personal());
         assert_eq!(Event::parse("nope"), None);
     }
 

@@ -138,6 +138,17 @@ impl Query {
     }
 }
 
+/// Whether what was typed could be a record's code (`XQ2026-00025`, `C-GD-0006`,
+/// `TS-2026-0012`): one word of ASCII letters, digits and dashes with a letter and a digit.
+pub fn looks_like_code(q: &str) -> bool {
+    let q = q.trim();
+    (4..=40).contains(&q.len())
+        && q.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && q.chars().any(|c| c.is_ascii_digit())
+        && q.chars().any(|c| c.is_ascii_alphabetic())
+}
+
 /// The indexed form of a text for SQLite FTS5: its tokens separated by spaces.
 pub fn fts5_document(text: &str) -> String {
     tokens(text).join(" ")
@@ -302,6 +313,15 @@ mod tests {
             parse("\"交期\" OR '1'='1").unwrap().fts5(),
             "\"交期\" AND \"or\" AND \"1\""
         );
+    }
+
+    #[test]
+    fn codes() {
+        assert!(looks_like_code("XQ2026-00025"));
+        assert!(looks_like_code(" c-gd-0006 "));
+        assert!(!looks_like_code("交期"));
+        assert!(!looks_like_code("2026"));
+        assert!(!looks_like_code("REQ 2026"));
     }
 
     #[test]

@@ -196,6 +196,8 @@ struct Source {
     department_id: Option<i64>,
     customer_id: Option<i64>,
     requirement_id: Option<i64>,
+    /// For a stage move: `from>to`.
+    detail: String,
 }
 
 /// Each event's source after the cursor (`$1`: the last key read; survey answers also `$2`,
@@ -205,48 +207,61 @@ fn source_sql(event: Event) -> &'static str {
         Event::HandoffAssigned => {
             "SELECT h.id AS key, h.created_at AS at, 'handoff' AS record_type, h.id AS record_id, \
              r.code || ' ' || r.title AS subject, '/requirements/' || r.id AS link, h.receiver_id AS user_id, \
-             h.department_id, r.customer_id, r.id AS requirement_id \
+             h.department_id, r.customer_id, r.id AS requirement_id, '' AS detail \
              FROM handoffs h JOIN requirements r ON r.id = h.requirement_id WHERE h.id > $1 ORDER BY h.id"
         }
         Event::HandoffOverdue => {
             "SELECT b.id AS key, b.recorded_at AS at, 'handoff' AS record_type, h.id AS record_id, \
              r.code || ' ' || r.title AS subject, '/requirements/' || r.id AS link, h.receiver_id AS user_id, \
-             h.department_id, r.customer_id, r.id AS requirement_id \
+             h.department_id, r.customer_id, r.id AS requirement_id, '' AS detail \
              FROM sla_breaches b JOIN handoffs h ON h.id = b.record_id JOIN requirements r ON r.id = h.requirement_id \
              WHERE b.record_type = 'handoff' AND b.id > $1 ORDER BY b.id"
         }
         Event::ReviewRequested => {
             "SELECT v.id AS key, v.created_at AS at, 'review_round' AS record_type, v.id AS record_id, \
              r.code || ' ' || r.title AS subject, '/reviews/' || v.id AS link, CAST(NULL AS BIGINT) AS user_id, \
-             CAST(NULL AS BIGINT) AS department_id, r.customer_id, r.id AS requirement_id \
+             CAST(NULL AS BIGINT) AS department_id, r.customer_id, r.id AS requirement_id, '' AS detail \
              FROM review_rounds v JOIN requirements r ON r.id = v.requirement_id WHERE v.id > $1 ORDER BY v.id"
         }
         Event::ComplaintRegistered => {
             "SELECT k.id AS key, k.registered_at AS at, 'complaint' AS record_type, k.id AS record_id, \
              c.name || ' ' || k.title AS subject, '/complaints/' || k.id AS link, CAST(NULL AS BIGINT) AS user_id, \
-             CAST(NULL AS BIGINT) AS department_id, k.customer_id, CAST(NULL AS BIGINT) AS requirement_id \
+             CAST(NULL AS BIGINT) AS department_id, k.customer_id, CAST(NULL AS BIGINT) AS requirement_id, '' AS detail \
              FROM complaints k JOIN customers c ON c.id = k.customer_id WHERE k.id > $1 ORDER BY k.id"
         }
         Event::ComplaintOverdue => {
             "SELECT b.id AS key, b.recorded_at AS at, 'complaint' AS record_type, k.id AS record_id, \
              c.name || ' ' || k.title AS subject, '/complaints/' || k.id AS link, k.investigator_id AS user_id, \
-             k.department_id, k.customer_id, CAST(NULL AS BIGINT) AS requirement_id \
+             k.department_id, k.customer_id, CAST(NULL AS BIGINT) AS requirement_id, '' AS detail \
              FROM sla_breaches b JOIN complaints k ON k.id = b.record_id JOIN customers c ON c.id = k.customer_id \
              WHERE b.record_type = 'complaint' AND b.id > $1 ORDER BY b.id"
         }
         Event::WarningRaised => {
             "SELECT w.id AS key, w.raised_at AS at, 'warning' AS record_type, w.id AS record_id, \
              COALESCE(c.name || ' ', '') || w.cause AS subject, '/warnings/' || w.id AS link, w.assignee_id AS user_id, \
-             CAST(NULL AS BIGINT) AS department_id, w.customer_id, CAST(NULL AS BIGINT) AS requirement_id \
+             CAST(NULL AS BIGINT) AS department_id, w.customer_id, CAST(NULL AS BIGINT) AS requirement_id, '' AS detail \
              FROM warnings w LEFT JOIN customers c ON c.id = w.customer_id WHERE w.id > $1 ORDER BY w.id"
         }
         Event::SurveyAnswered => {
             "SELECT i.id AS key, i.answered_at AS at, 'survey_invitation' AS record_type, i.id AS record_id, \
              c.name AS subject, '/surveys/' || i.campaign_id AS link, CAST(NULL AS BIGINT) AS user_id, \
-             CAST(NULL AS BIGINT) AS department_id, i.customer_id, CAST(NULL AS BIGINT) AS requirement_id \
+             CAST(NULL AS BIGINT) AS department_id, i.customer_id, CAST(NULL AS BIGINT) AS requirement_id, '' AS detail \
              FROM survey_invitations i JOIN customers c ON c.id = i.customer_id \
              WHERE i.answered_at IS NOT NULL AND (i.answered_at > $2 OR (i.answered_at = $2 AND i.id > $1)) \
              ORDER BY i.answered_at, i.id"
+        }
+        Event::RequirementCreated => {
+            "SELECT r.id AS key, r.created_at AS at, 'requirement' AS record_type, r.id AS record_id, \
+             r.code || ' ' || r.title AS subject, '/requirements/' || r.id AS link, CAST(NULL AS BIGINT) AS user_id, \
+             CAST(NULL AS BIGINT) AS department_id, r.customer_id, r.id AS requirement_id, '' AS detail \
+             FROM requirements r WHERE r.id > $1 ORDER BY r.id"
+        }
+        Event::RequirementStageChanged | Event::RequirementClosed => {
+            "SELECT t.id AS key, t.at, 'requirement' AS record_type, r.id AS record_id, \
+             r.code || ' ' || r.title AS subject, '/requirements/' || r.id AS link, CAST(NULL AS BIGINT) AS user_id, \
+             CAST(NULL AS BIGINT) AS department_id, r.customer_id, r.id AS requirement_id, \
+             t.from_stage || '>' || t.to_stage AS detail \
+             FROM requirement_transitions t JOIN requirements r ON r.id = t.requirement_id WHERE t.id > $1 ORDER BY t.id"
         }
     }
 }
@@ -269,6 +284,23 @@ fn start_sql(event: Event) -> &'static str {
             "SELECT COALESCE(MAX(id), 0), COALESCE(MAX(answered_at), '') FROM survey_invitations \
              WHERE answered_at = (SELECT MAX(answered_at) FROM survey_invitations)"
         }
+        Event::RequirementCreated => "SELECT COALESCE(MAX(id), 0), '' FROM requirements",
+        Event::RequirementStageChanged | Event::RequirementClosed => {
+            "SELECT COALESCE(MAX(id), 0), '' FROM requirement_transitions"
+        }
+    }
+}
+
+/// What a record event tells other systems beyond its title.
+fn record_data(event: Event, s: &Source) -> serde_json::Value {
+    let detail = s.detail.as_str();
+    match event {
+        Event::RequirementCreated => serde_json::json!({"customer_id": s.customer_id}),
+        Event::RequirementStageChanged | Event::RequirementClosed => {
+            let (from, to) = detail.split_once('>').unwrap_or(("", detail));
+            serde_json::json!({"from_stage": from, "to_stage": to})
+        }
+        _ => serde_json::Value::Null,
     }
 }
 
@@ -314,6 +346,10 @@ fn recipients(event: Event, s: &Source, l: &Lookups) -> Vec<i64> {
             None => l.marketing.clone(),
         },
         Event::SurveyAnswered => manager().into_iter().collect(),
+        // Record events go to webhooks only.
+        Event::RequirementCreated | Event::RequirementStageChanged | Event::RequirementClosed => {
+            vec![]
+        }
     };
     out.sort_unstable();
     out.dedup();
@@ -384,6 +420,11 @@ impl Store {
                 .await?;
         let mut pass = NotifyPass::default();
         for event in Event::ALL {
+            if !event.personal() && !hooks.iter().any(|h| h.events().contains(&event)) {
+                // No webhook follows this record event: it starts from then when one does.
+                self.forget_cursor(event).await?;
+                continue;
+            }
             loop {
                 let (n, d, more) = self.notify_batch(event, &smtp, &hooks, now).await?;
                 pass.notifications += n;
@@ -394,6 +435,22 @@ impl Store {
             }
         }
         Ok(pass)
+    }
+
+    async fn forget_cursor(&self, event: Event) -> Result<()> {
+        let kept: Option<(String,)> =
+            sqlx::query_as("SELECT cursor FROM notify_cursors WHERE event = $1")
+                .bind(event.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        if kept.is_some() {
+            let _turn = self.turn().await;
+            sqlx::query("DELETE FROM notify_cursors WHERE event = $1")
+                .bind(event.as_str())
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
     }
 
     /// One batch of an event's source in one transaction; whether more may follow.
@@ -546,12 +603,16 @@ impl Store {
         let created = to_db(now);
         let mut written = (0u64, 0u64);
         for (s, users) in &told {
+            if event == Event::RequirementClosed && !s.detail.ends_with(">closed") {
+                continue;
+            }
             let m = Message {
                 event,
                 record_type: s.record_type.clone(),
                 record_id: s.record_id,
                 subject: s.subject.clone(),
                 link: s.link.clone(),
+                data: record_data(event, s),
             };
             let (zh, en) = m.title();
             for u in users {
@@ -698,7 +759,7 @@ impl Store {
         .await?;
         let set: HashMap<String, (i64, i64)> =
             rows.into_iter().map(|(e, a, m)| (e, (a, m))).collect();
-        Ok(Event::ALL
+        Ok(Event::PERSONAL
             .into_iter()
             .map(|event| {
                 let (a, m) = set.get(event.as_str()).copied().unwrap_or((1, 1));
@@ -717,6 +778,12 @@ impl Store {
         prefs: &[Pref],
         now: DateTime<Utc>,
     ) -> Result<Vec<Pref>> {
+        if let Some(p) = prefs.iter().find(|p| !p.event.personal()) {
+            return Err(Error::field(
+                &format!("event.{}", p.event.as_str()),
+                "choice",
+            ));
+        }
         let mut tx = self.write(&Who::from(actor), now).await?;
         for p in prefs {
             sqlx::query(

@@ -415,10 +415,59 @@ impl Store {
         Ok(rows)
     }
 
+    /// The records whose code is `code` (a customer's or requirement's code, a complaint's
+    /// number), found on their unique keys, within the reader's scope.
+    async fn by_code(&self, actor: &Actor, kinds: &[Kind], code: &str) -> Result<Vec<(Kind, i64)>> {
+        let code = code.trim().to_uppercase();
+        let mut found = Vec::new();
+        for kind in kinds {
+            let (select, key, scope) = match kind {
+                Kind::Customer => (
+                    "SELECT c.id FROM customers c WHERE c.archived = 0 AND c.code = ?",
+                    Arg::Text(code.clone()),
+                    customer_scope_sql(actor, "c.id"),
+                ),
+                Kind::Requirement => (
+                    "SELECT r.id FROM requirements r WHERE r.code = ?",
+                    Arg::Text(code.clone()),
+                    requirement_scope_sql(actor, "r."),
+                ),
+                Kind::Complaint => {
+                    // TS-2026-0012: the year it was registered and its id.
+                    let id = code
+                        .strip_prefix("TS-")
+                        .and_then(|r| r.split_once('-'))
+                        .and_then(|(_, n)| n.parse::<i64>().ok());
+                    let Some(id) = id else { continue };
+                    (
+                        "SELECT k.id FROM complaints k WHERE k.id = ?",
+                        Arg::Int(id),
+                        complaint_scope_sql(actor),
+                    )
+                }
+                Kind::Contract => continue,
+            };
+            let (head, cond) = select.split_once(" WHERE ").unwrap_or((select, "1 = 1"));
+            let mut c = Conditions::default();
+            c.push(cond, [key]);
+            if let Some((scope, args)) = scope {
+                c.push(&scope, args);
+            }
+            let ids: Vec<(i64,)> = bind_all(
+                sqlx::query_as(&format!("{head}{}", c.where_clause())),
+                &c.args,
+            )
+            .fetch_all(&self.pool)
+            .await?;
+            found.extend(ids.into_iter().map(|(id,)| (*kind, id)));
+        }
+        Ok(found)
+    }
+
     /// The records matching `q` that the reader may see, most relevant first.
     pub async fn search(&self, actor: &Actor, q: &SearchQuery) -> Result<SearchResult> {
-        let query =
-            text::parse(q.q.as_deref().unwrap_or("")).map_err(|e| Error::field("q", e.code()))?;
+        let raw = q.q.as_deref().unwrap_or("");
+        let query = text::parse(raw).map_err(|e| Error::field("q", e.code()))?;
         let kinds: Vec<Kind> = Kind::ALL
             .into_iter()
             .filter(|k| q.kind.is_none_or(|only| only == *k))
@@ -426,6 +475,17 @@ impl Store {
             .collect();
         if kinds.is_empty() {
             return Err(Error::Forbidden("search"));
+        }
+        // A code typed whole (XQ2026-00025) is that record: found on its unique key, at once.
+        if text::looks_like_code(raw) {
+            let exact = self.by_code(actor, &kinds, raw).await?;
+            if !exact.is_empty() {
+                let found: Vec<(String, i64, f64)> = exact
+                    .into_iter()
+                    .map(|(k, id)| (k.as_str().to_string(), id, 1.0e6))
+                    .collect();
+                return self.hits(&query, found, false, q).await;
+            }
         }
         let mut c = Conditions::default();
         let sqlite = self.backend() == Backend::Sqlite;
@@ -506,6 +566,17 @@ impl Store {
         let more = found.len() as i64 > CANDIDATES;
         found.truncate(CANDIDATES as usize);
         found.sort_by(|a, b| b.2.total_cmp(&a.2).then(b.1.cmp(&a.1)));
+        self.hits(&query, found, more, q).await
+    }
+
+    /// The page of `found` (ranked) with each record's text.
+    async fn hits(
+        &self,
+        query: &text::Query,
+        found: Vec<(String, i64, f64)>,
+        more: bool,
+        q: &SearchQuery,
+    ) -> Result<SearchResult> {
         let (per, offset) = crate::db::paging(q.page, q.per_page);
         let page: Vec<(Kind, i64, f64)> = found
             .iter()
@@ -532,7 +603,7 @@ impl Store {
                 Some(Hit {
                     kind,
                     id,
-                    snippet: text::snippet(&body, &query, SNIPPET),
+                    snippet: text::snippet(&body, query, SNIPPET),
                     code: s.code,
                     title: s.title,
                     customer_id: s.customer_id,

@@ -433,3 +433,156 @@ both_backends!(a_complaint_reaches_inbox_mail_and_webhooks, |db| {
     .await;
     assert_eq!(s, StatusCode::CONFLICT);
 });
+
+const STAGES: [&str; 10] = [
+    "identification",
+    "review",
+    "determination",
+    "transmission",
+    "reverification",
+    "realization",
+    "verification",
+    "validation",
+    "return_visit",
+    "closed",
+];
+
+both_backends!(record_events_reach_the_webhooks_that_follow_them, |db| {
+    let app = app(db).await;
+    let admin = login(&app, "admin", "admin123").await;
+    let now = Utc::now();
+    db.store.notify(now).await.unwrap();
+    let (base, receiver) = http_receiver().await;
+    // Record events are not for people's choices.
+    let (s, _) = call(
+        &app,
+        "PUT",
+        "/api/v1/notification-prefs",
+        &admin,
+        Some(json!([{"event": "requirement_closed", "in_app": true, "email": false}])),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    // Before any webhook follows them, record events are not queued.
+    let new = json!({"customer_id": 3, "title": "包装防潮", "channel": "visit", "category": "product",
+        "nature": "functional", "kind": "stated", "urgency": "general"});
+    let (s, _) = call(
+        &app,
+        "POST",
+        "/api/v1/requirements",
+        &admin,
+        Some(new.clone()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let pass = db.store.notify(now).await.unwrap();
+    assert_eq!(pass.deliveries, 0);
+
+    let (s, h) = call(
+        &app,
+        "POST",
+        "/api/v1/webhooks",
+        &admin,
+        Some(json!({"name": "ERP", "format": "generic",
+        "url": format!("{base}/ok"), "secret": "k",
+        "events": ["requirement_created", "requirement_stage_changed", "requirement_closed"]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{h}");
+    db.store.notify(now).await.unwrap();
+
+    // A requirement collected and walked to closed: one created, nine moves, one closed.
+    let (_, r) = call(&app, "POST", "/api/v1/requirements", &admin, Some(new)).await;
+    let id = r["id"].as_i64().unwrap();
+    let path = format!("/api/v1/requirements/{id}");
+    let item = json!({"description": "真空包装", "category": "product", "acceptance_criterion": "含水率≤0.5%", "department_id": 7});
+    assert_eq!(
+        call(&app, "POST", &format!("{path}/items"), &admin, Some(item))
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+    for pair in STAGES.windows(2) {
+        if pair[0] != "identification" {
+            call(
+                &app,
+                "POST",
+                &format!("{path}/outputs"),
+                &admin,
+                Some(json!({"note": "输出记录"})),
+            )
+            .await;
+        }
+        let (s, moved) = call(
+            &app,
+            "POST",
+            &format!("{path}/transitions"),
+            &admin,
+            Some(json!({"to": pair[1]})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{moved}");
+    }
+    // The moves open hand-offs, whose receivers hear of them; the record events themselves go
+    // to the webhook only.
+    let pass = db.store.notify(now).await.unwrap();
+    assert_eq!(pass.deliveries, 11, "{pass:?}");
+    let (_, inbox) = call(
+        &app,
+        "GET",
+        "/api/v1/notifications?per_page=200",
+        &admin,
+        None,
+    )
+    .await;
+    assert!(
+        inbox["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| !n["event"].as_str().unwrap().starts_with("requirement_")),
+        "{inbox}"
+    );
+    let sent = reqloop_jobs::deliver_due(&db.store, now).await.unwrap();
+    assert_eq!(sent.sent, 11, "{sent:?}");
+
+    let got = receiver.got.lock().unwrap();
+    let bodies: Vec<Value> = got
+        .iter()
+        .map(|g| {
+            assert_eq!(g.2, notify::generic_signature("k", g.3.as_bytes()));
+            serde_json::from_str(&g.3).unwrap()
+        })
+        .collect();
+    let of = |e: &str| {
+        bodies
+            .iter()
+            .filter(|b| b["event"] == e)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(of("requirement_created").len(), 1);
+    assert_eq!(of("requirement_created")[0]["record_id"], id);
+    assert_eq!(of("requirement_created")[0]["data"]["customer_id"], 3);
+    // Sent side by side, they may arrive in any order: every move once.
+    let mut moves: Vec<(String, String)> = of("requirement_stage_changed")
+        .iter()
+        .map(|b| {
+            let d = &b["data"];
+            (
+                d["from_stage"].as_str().unwrap().to_string(),
+                d["to_stage"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    moves.sort_by_key(|(from, _)| STAGES.iter().position(|s| s == from));
+    let expected: Vec<(String, String)> = STAGES
+        .windows(2)
+        .map(|w| (w[0].to_string(), w[1].to_string()))
+        .collect();
+    assert_eq!(moves, expected);
+    let closed = of("requirement_closed");
+    assert_eq!(closed.len(), 1);
+    assert_eq!(closed[0]["data"]["to_stage"], "closed");
+    assert_eq!(closed[0]["record_type"], "requirement");
+});

@@ -90,6 +90,16 @@ both_backends!(search_finds_chinese_words_within_the_readers_scope, |db| {
     let (_, r) = search(&app, &admin, "交货期 赔偿").await;
     assert_eq!(r["total"], 0);
 
+    // A code typed whole finds that record on its key (in any case), and only within scope.
+    let code = a["code"].as_str().unwrap().to_lowercase();
+    let (s, r) = search(&app, &admin, &code).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        (r["total"].as_i64(), r["items"][0]["id"].as_i64()),
+        (Some(1), Some(a_id)),
+        "{r}"
+    );
+
     // An edit is indexed again: the old words no longer find it, the new ones do.
     let (_, cur) = call(
         &app,
@@ -152,6 +162,21 @@ both_backends!(search_finds_chinese_words_within_the_readers_scope, |db| {
         .iter()
         .map(|c| c["id"].as_i64().unwrap())
         .collect();
+    let (_, not_mine) = call(&app, "GET", "/api/v1/customers?per_page=200", &admin, None).await;
+    let other = not_mine["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| !mine.contains(&c["id"].as_i64().unwrap()))
+        .unwrap()["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, r) = search(&app, &zhang, &other).await;
+    assert!(
+        ids(&r, "customer").is_empty(),
+        "another's customer by code: {r}"
+    );
     let (_, all) = search(&app, &admin, "有限公司").await;
     let (_, scoped) = search(&app, &zhang, "有限公司").await;
     let scoped_customers = ids(&scoped, "customer");

@@ -128,7 +128,10 @@ pub async fn webhooks(
 
 /// Adds a webhook: `wecom` (企业微信群机器人 URL with its key), `dingtalk` (钉钉机器人 URL;
 /// with the robot's secret the call is signed) or `generic` (JSON; with a secret signed as
-/// `X-ReqLoop-Signature: sha256=<hex HMAC of the body>`).
+/// `X-ReqLoop-Signature: sha256=<hex HMAC of the body>`). Besides the events people hear of,
+/// webhooks may follow record events for other systems (ERP, MES): `requirement_created`,
+/// `requirement_stage_changed` and `requirement_closed`, whose generic body carries `data`
+/// (`customer_id`, or `from_stage` and `to_stage`).
 #[utoipa::path(post, path = "/api/v1/webhooks", tag = "notifications", request_body(content = WebhookFields,
     example = json!({"name": "质量部钉钉群", "format": "dingtalk", "url": "https://oapi.dingtalk.com/robot/send?access_token=…",
         "secret": "SEC…", "events": ["complaint_registered", "warning_raised"]})),

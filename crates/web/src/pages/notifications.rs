@@ -96,7 +96,7 @@ pub async fn read(State(s): State<AppState>, u: PageUser, form: FormData) -> Res
 /// `POST /notifications/prefs`: a checkbox `in_app.<event>` / `email.<event>` per choice.
 pub async fn save_prefs(State(s): State<AppState>, u: PageUser, form: FormData) -> Response {
     let on = |k: String| !form.get(&k).is_empty();
-    let prefs: Vec<Pref> = Event::ALL
+    let prefs: Vec<Pref> = Event::PERSONAL
         .into_iter()
         .map(|event| Pref {
             event,
@@ -136,7 +136,7 @@ impl AdminPage {
     fn formats(&self) -> [Format; 3] {
         Format::ALL
     }
-    fn events(&self) -> [Event; 7] {
+    fn events(&self) -> [Event; 10] {
         Event::ALL
     }
     fn draft_has(&self, e: &Event) -> bool {
