@@ -328,6 +328,17 @@ impl Conditions {
     }
 }
 
+/// Ids as an SQL list for `IN (…)` (`0`, matching nothing, when there are none). Integers only,
+/// so nothing from outside reaches the SQL text.
+pub(crate) fn id_list(ids: impl IntoIterator<Item = i64>) -> String {
+    let v: Vec<String> = ids.into_iter().map(|i| i.to_string()).collect();
+    if v.is_empty() {
+        "0".into()
+    } else {
+        v.join(", ")
+    }
+}
+
 pub(crate) fn bind_all<'q, O>(
     mut q: sqlx::query::QueryAs<'q, Any, O, sqlx::any::AnyArguments<'q>>,
     args: &'q [Arg],

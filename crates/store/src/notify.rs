@@ -14,7 +14,7 @@ use reqloop_domain::time::to_db;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db::{Arg, Conditions};
+use crate::db::{id_list, Arg, Conditions};
 use crate::{Error, Page, Result, Store, Who};
 
 /// Source rows read per transaction.
@@ -266,6 +266,20 @@ fn source_sql(event: Event) -> &'static str {
     }
 }
 
+/// Up to `limit` rows of an event's source past `cursor`.
+async fn read_source<'e, E>(ex: E, event: Event, cursor: &str, limit: i64) -> Result<Vec<Source>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let (key, at) = parse_cursor(cursor);
+    let sql = format!("{} LIMIT {limit}", source_sql(event));
+    let mut q = sqlx::query_as::<_, Source>(&sql).bind(key);
+    if event == Event::SurveyAnswered {
+        q = q.bind(at);
+    }
+    Ok(q.fetch_all(ex).await?)
+}
+
 /// Where a source starts when the notifier first meets it: after everything there is (nobody
 /// is told about the past).
 fn start_sql(event: Event) -> &'static str {
@@ -362,15 +376,6 @@ fn admin_only(actor: &Actor) -> Result<()> {
         .map_err(|_| Error::Forbidden("notifications"))
 }
 
-fn id_list(ids: impl IntoIterator<Item = i64>) -> String {
-    let v: Vec<String> = ids.into_iter().map(|i| i.to_string()).collect();
-    if v.is_empty() {
-        "0".into()
-    } else {
-        v.join(", ")
-    }
-}
-
 #[derive(sqlx::FromRow)]
 struct WebhookRow {
     id: i64,
@@ -461,6 +466,17 @@ impl Store {
         hooks: &[WebhookRow],
         now: DateTime<Utc>,
     ) -> Result<(u64, u64, bool)> {
+        // Nothing past the cursor (most ticks): two reads, no write.
+        let kept: Option<(String,)> =
+            sqlx::query_as("SELECT cursor FROM notify_cursors WHERE event = $1")
+                .bind(event.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        if let Some((cursor,)) = kept {
+            if read_source(&self.pool, event, &cursor, 1).await?.is_empty() {
+                return Ok((0, 0, false));
+            }
+        }
         let _turn = self.turn().await;
         let mut tx = self.pool.begin().await?;
         // Taking the cursor's row first makes notifiers on several nodes take turns.
@@ -487,13 +503,7 @@ impl Store {
                 .bind(event.as_str())
                 .fetch_one(&mut *tx)
                 .await?;
-        let (key, at) = parse_cursor(&cursor);
-        let sql = format!("{} LIMIT {BATCH}", source_sql(event));
-        let mut q = sqlx::query_as::<_, Source>(&sql).bind(key);
-        if event == Event::SurveyAnswered {
-            q = q.bind(&at);
-        }
-        let rows: Vec<Source> = q.fetch_all(&mut *tx).await?;
+        let rows = read_source(&mut *tx, event, &cursor, BATCH).await?;
         let Some(last) = rows.last() else {
             return Ok((0, 0, false));
         };
@@ -724,29 +734,20 @@ impl Store {
         if m.ids.len() > 500 {
             return Err(Error::field("ids", "too_many"));
         }
-        let mut c = Conditions::default();
-        c.push("user_id = ?", [Arg::Int(actor.user_id.0)]);
-        c.push("read_at IS NULL", []);
-        if !m.all {
-            c.push(&format!("id IN ({})", id_list(m.ids.iter().copied())), []);
-        }
+        let only = if m.all {
+            String::new()
+        } else {
+            format!(" AND id IN ({})", id_list(m.ids.iter().copied()))
+        };
         let _turn = self.turn().await;
-        let sql = format!(
-            "UPDATE notifications SET read_at = ${}{}",
-            c.next(),
-            c.where_clause()
-        );
-        let mut q = sqlx::query(&sql);
-        for a in &c.args {
-            q = match a {
-                Arg::Int(i) => q.bind(*i),
-                Arg::Text(s) => q.bind(s.as_str()),
-            };
-        }
-        Ok(q.bind(to_db(now))
-            .execute(&self.pool)
-            .await?
-            .rows_affected())
+        Ok(sqlx::query(&format!(
+            "UPDATE notifications SET read_at = $1 WHERE user_id = $2 AND read_at IS NULL{only}"
+        ))
+        .bind(to_db(now))
+        .bind(actor.user_id.0)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
     }
 
     /// The reader's choice for every event (defaults where none was made).
@@ -1038,6 +1039,16 @@ impl Store {
     pub async fn claim_deliveries(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<Outgoing>> {
         let now_s = to_db(now);
         let lease = to_db(now + Duration::minutes(LEASE_MINUTES));
+        // Nothing due (most ticks): one read, no write.
+        let due: Option<(i64,)> = sqlx::query_as(
+            "SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $1 LIMIT 1",
+        )
+        .bind(&now_s)
+        .fetch_optional(&self.pool)
+        .await?;
+        if due.is_none() {
+            return Ok(Vec::new());
+        }
         let _turn = self.turn().await;
         let rows: Vec<(i64, String, String, String, String, Option<i64>)> = sqlx::query_as(
             "UPDATE deliveries SET next_attempt_at = $1 WHERE id IN \

@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::complaints::complaint_scope_sql;
-use crate::db::{bind_all, customer_scope_sql, requirement_scope_sql, Arg, Backend, Conditions};
+use crate::db::{
+    bind_all, customer_scope_sql, id_list, requirement_scope_sql, Arg, Backend, Conditions,
+};
 use crate::{Error, Result, Store};
 
 /// Matches ranked per query: the most recent ones, so a word found in half of a million
@@ -400,10 +402,10 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let list: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+
         let sql = source_sql(kind).replace(
             "{ids}",
-            &format!("{}.id IN ({})", alias(kind), list.join(", ")),
+            &format!("{}.id IN ({})", alias(kind), id_list(ids.iter().copied())),
         );
         let mut rows: Vec<Source> = sqlx::query_as(&sql).fetch_all(&self.pool).await?;
         if kind == Kind::Complaint {
