@@ -2,10 +2,13 @@
 
 use std::io::{BufReader, BufWriter};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use reqloop_domain::access::Actor;
+use reqloop_domain::import::ImportKind;
 use reqloop_domain::time::{Clock, SystemClock};
 use reqloop_domain::user::{NewUser, Role};
 use reqloop_store::{Store, Who};
@@ -55,8 +58,19 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
-    /// Import records from .xlsx or .csv (not built yet).
-    Import { kind: String, file: String },
+    /// Import customers, contacts, requirements or orders from .xlsx or .csv (UTF-8 or GBK),
+    /// all or nothing; problems are listed by row and column (and written to --report).
+    Import {
+        /// customers | contacts | requirements | orders
+        kind: String,
+        file: String,
+        /// Whose name the records are created in (their permissions and data scope apply).
+        #[arg(long = "as", default_value = "admin")]
+        user: String,
+        /// Write the problems to this .xlsx as well.
+        #[arg(long)]
+        report: Option<String>,
+    },
     /// Export records to .xlsx or .csv (not built yet).
     Export { kind: String, file: String },
     /// Build the search index now (the server keeps it up to date by itself); `--full` rebuilds
@@ -293,8 +307,17 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             println!("created user {} ({}) with id {}", u.username, u.role, u.id);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Import { .. } | Command::Export { .. } => {
-            eprintln!("import/export is not built yet (issue: import and export)");
+        Command::Import {
+            kind,
+            file,
+            user,
+            report,
+        } => {
+            let store = open(&cli.db, cli.files.as_deref()).await?;
+            import(&store, &kind, &file, &user, report.as_deref(), clock.now()).await
+        }
+        Command::Export { .. } => {
+            eprintln!("export is not built yet (issue: import and export)");
             Ok(ExitCode::from(2))
         }
         Command::Reindex { full } => {
@@ -352,6 +375,127 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 }
             }
         }
+    }
+}
+
+/// The actor a command acts as: an active staff user, named on the command line.
+async fn actor(store: &Store, username: &str) -> Result<Actor, String> {
+    let u = store
+        .user_by_username(username)
+        .await
+        .map_err(|e| e.to_string())?
+        .filter(|u| u.active)
+        .ok_or(format!("no active user {username}"))?;
+    Ok(Actor {
+        user_id: u.id,
+        username: u.username,
+        role: u.role,
+        department_id: u.department_id,
+        customer_id: u.customer_id,
+        scope: u.data_scope,
+    })
+}
+
+async fn import(
+    store: &Store,
+    kind: &str,
+    file: &str,
+    user: &str,
+    report_file: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<ExitCode, String> {
+    let kind: ImportKind = kind.parse().map_err(|_| {
+        let all: Vec<&str> = ImportKind::ALL.iter().map(|k| k.as_str()).collect();
+        format!("unknown kind {kind}; one of {}", all.join(", "))
+    })?;
+    let actor = actor(store, user).await?;
+    let size = std::fs::metadata(file)
+        .map_err(|e| format!("cannot read {file}: {e}"))?
+        .len();
+    let read = Arc::new(AtomicU64::new(0));
+    let feed = reqloop_store::read_file(file.into(), read.clone());
+    let xlsx = {
+        use std::io::Read;
+        let mut head = Vec::with_capacity(4);
+        std::fs::File::open(file)
+            .and_then(|f| f.take(4).read_to_end(&mut head))
+            .map_err(|e| format!("cannot read {file}: {e}"))?;
+        reqloop_store::Format::sniff(&head) == reqloop_store::Format::Xlsx
+    };
+    let started = std::time::Instant::now();
+    let bar = tokio::spawn(progress(read.clone(), if xlsx { 0 } else { size }));
+    let result = store
+        .import(&actor, kind, feed, &reqloop_web::i18n::labels, now)
+        .await;
+    bar.abort();
+    eprintln!();
+    let report = result.map_err(|e| e.to_string())?;
+    let tr = reqloop_web::i18n::Tr::zh();
+    for p in &report.problems {
+        let column = p.column.map(|c| tr.t(c)).unwrap_or("—");
+        let reason = tr.t(&format!("err.{}", p.code)).to_string();
+        let detail = if p.detail.is_empty() {
+            String::new()
+        } else {
+            format!(" 〔{}〕", p.detail)
+        };
+        eprintln!("第 {} 行 · {column} · {reason}{detail}", p.row);
+    }
+    if report.problem_count > report.problems.len() as u64 {
+        eprintln!(
+            "… 另有 {} 个问题",
+            report.problem_count - report.problems.len() as u64
+        );
+    }
+    if let Some(path) = report_file {
+        let bytes = reqloop_web::import::report_xlsx(&report, tr).map_err(|e| e.to_string())?;
+        std::fs::write(path, bytes).map_err(|e| format!("cannot write {path}: {e}"))?;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    if report.written {
+        println!(
+            "imported {} {}: {} created, {} already on file, in {secs:.1} s ({:.0} rows/s)",
+            report.rows,
+            kind,
+            report.created,
+            report.unchanged,
+            report.rows as f64 / secs.max(1e-9)
+        );
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!(
+            "nothing imported: {} problem(s) in {} rows; fix them and import the file again",
+            report.problem_count, report.rows
+        );
+        Ok(ExitCode::from(1))
+    }
+}
+
+/// A progress bar on stderr while a file is read: by bytes for CSV, by rows for xlsx (its
+/// compressed size says little about how many rows it holds).
+async fn progress(read: Arc<AtomicU64>, total: u64) {
+    use std::io::Write;
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        tick.tick().await;
+        let done = read.load(Ordering::Relaxed);
+        let line = if total > 0 {
+            let share = (done as f64 / total as f64).min(1.0);
+            let filled = (share * 30.0) as usize;
+            format!(
+                "\r[{}{}] {:>5.1}%  {:.1}/{:.1} MB",
+                "#".repeat(filled),
+                "-".repeat(30 - filled),
+                share * 100.0,
+                done as f64 / 1e6,
+                total as f64 / 1e6
+            )
+        } else {
+            format!("\r{done} rows read")
+        };
+        let mut err = std::io::stderr();
+        let _ = err.write_all(line.as_bytes());
+        let _ = err.flush();
     }
 }
 

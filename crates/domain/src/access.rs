@@ -96,6 +96,17 @@ pub enum Action {
     SettingsManage,
 }
 
+/// What importing a kind of record (F29) needs: the right to create such records by hand.
+pub fn import_action(kind: crate::import::ImportKind) -> Action {
+    use crate::import::ImportKind;
+    match kind {
+        ImportKind::Customers => Action::CustomerCreate,
+        ImportKind::Contacts => Action::ContactWrite,
+        ImportKind::Requirements => Action::RequirementWrite,
+        ImportKind::Orders => Action::ContractWrite,
+    }
+}
+
 /// The actor may not do this at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("forbidden")]

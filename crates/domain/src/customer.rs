@@ -48,6 +48,9 @@ pub struct Customer {
     pub id: CustomerId,
     pub version: i64,
     pub code: String,
+    /// Its id in the system it was imported from (F29), when it came from a file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_key: Option<String>,
     #[serde(flatten)]
     pub fields: CustomerFields,
     pub archived: bool,
@@ -246,6 +249,9 @@ pub struct Contact {
     pub id: crate::ids::ContactId,
     pub customer_id: CustomerId,
     pub version: i64,
+    /// Its id in the system it was imported from (F29), when it came from a file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_key: Option<String>,
     #[serde(flatten)]
     pub fields: ContactFields,
 }

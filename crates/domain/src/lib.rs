@@ -22,6 +22,7 @@ pub mod fields;
 pub mod grading;
 pub mod handoff;
 pub mod ids;
+pub mod import;
 pub mod kpi;
 pub mod notify;
 pub mod order;

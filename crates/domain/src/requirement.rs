@@ -289,6 +289,9 @@ pub struct Requirement {
     pub version: i64,
     /// Running number, e.g. `XQ2026-00042`.
     pub code: String,
+    /// Its id in the system it was imported from (F29), when it came from a file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_key: Option<String>,
     #[serde(flatten)]
     pub fields: RequirementFields,
     pub stage: Stage,

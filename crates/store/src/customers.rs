@@ -19,7 +19,7 @@ use crate::{Error, Page, Result, Store, Who};
 
 const COLUMNS: &str = "id, version, code, name, short_name, industry, application, province, city, \
     address, phone, company_size, business_status, annual_revenue, grade, tier, account_manager_id, \
-    tags, risk_flags, remarks, credit_rating, financial_status, archived, created_at, updated_at";
+    tags, risk_flags, remarks, credit_rating, financial_status, archived, created_at, updated_at, external_key";
 
 #[derive(FromRow)]
 struct Row {
@@ -48,6 +48,7 @@ struct Row {
     archived: i64,
     created_at: String,
     updated_at: String,
+    external_key: Option<String>,
 }
 
 fn corrupt(what: &str) -> Error {
@@ -64,6 +65,7 @@ impl Row {
             id: CustomerId(self.id),
             version: self.version,
             code: self.code,
+            external_key: self.external_key,
             fields: CustomerFields {
                 name: self.name,
                 short_name: self.short_name,
@@ -328,29 +330,47 @@ impl Store {
             f.account_manager_id = Some(actor.user_id);
         }
         f.validate()?;
-        let confidential_sent = f.confidential.is_some();
         let mut tx = self.write(&Who::from(actor), now).await?;
-        self.check_assignment(&mut tx, actor, &f, confidential_sent)
+        let customer = self.insert_customer(&mut tx, actor, f, None, now).await?;
+        tx.commit().await?;
+        Ok(access::redact_customer(actor, customer))
+    }
+
+    /// A new customer inside `tx`: its manager and team checked, its code from the coding
+    /// rule, its audit entry. `f` is valid.
+    pub(crate) async fn insert_customer(
+        &self,
+        tx: &mut WriteTx,
+        actor: &Actor,
+        f: CustomerFields,
+        external_key: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Customer> {
+        let confidential_sent = f.confidential.is_some();
+        self.check_assignment(tx, actor, &f, confidential_sent)
             .await?;
-        let code = self.next_code(&mut tx, &f, now).await?;
+        let code = self.next_code(tx, &f, now).await?;
         let conf = f.confidential.clone().unwrap_or_default();
         let at = tx.at.clone();
         let insert = sqlx::query(
             "INSERT INTO customers (code, name, short_name, industry, application, province, city, address, phone, \
              company_size, business_status, annual_revenue, grade, tier, account_manager_id, tags, risk_flags, remarks, \
-             credit_rating, financial_status, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $21) RETURNING id",
+             credit_rating, financial_status, created_at, updated_at, external_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $21, $22) \
+             RETURNING id",
         );
         let id: i64 = bind_fields(insert, &code, &f, &conf, &at)
+            .bind(&external_key)
             .fetch_one(&mut *tx.tx)
             .await
             .map_err(crate::db::unique("code"))?
             .try_get(0)?;
-        replace_team(&mut tx, id, &f.team).await?;
+        replace_team(tx, id, &f.team).await?;
         let customer = Customer {
             id: CustomerId(id),
             version: 1,
             code,
+            external_key,
             fields: CustomerFields {
                 confidential: Some(conf),
                 ..f
@@ -361,8 +381,7 @@ impl Store {
         };
         tx.audit("customer", id, "create", None, Some(&customer))
             .await?;
-        tx.commit().await?;
-        Ok(access::redact_customer(actor, customer))
+        Ok(customer)
     }
 
     /// Applies a patch at the version the client read; `Stale` (409) when it moved on.
@@ -570,27 +589,7 @@ impl Store {
         f.validate()?;
         self.load_customer_scoped(actor, customer).await?;
         let mut tx = self.write(&Who::from(actor), now).await?;
-        let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO contacts (customer_id, name, title, phone, email, wechat, is_primary) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-        )
-        .bind(customer.0)
-        .bind(&f.name)
-        .bind(&f.title)
-        .bind(&f.phone)
-        .bind(&f.email)
-        .bind(&f.wechat)
-        .bind(i64::from(f.primary))
-        .fetch_one(&mut *tx.tx)
-        .await?;
-        let contact = Contact {
-            id: ContactId(id),
-            customer_id: customer,
-            version: 1,
-            fields: f,
-        };
-        tx.audit("contact", id, "create", None, Some(&contact))
-            .await?;
+        let contact = insert_contact(&mut tx, customer, f, None).await?;
         tx.commit().await?;
         Ok(contact)
     }
@@ -728,8 +727,41 @@ fn json_text<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
 }
 
+/// A new contact of a customer inside `tx`, with its audit entry. `f` is valid.
+pub(crate) async fn insert_contact(
+    tx: &mut WriteTx,
+    customer: CustomerId,
+    f: ContactFields,
+    external_key: Option<String>,
+) -> Result<Contact> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO contacts (customer_id, name, title, phone, email, wechat, is_primary, external_key) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(customer.0)
+    .bind(&f.name)
+    .bind(&f.title)
+    .bind(&f.phone)
+    .bind(&f.email)
+    .bind(&f.wechat)
+    .bind(i64::from(f.primary))
+    .bind(&external_key)
+    .fetch_one(&mut *tx.tx)
+    .await?;
+    let contact = Contact {
+        id: ContactId(id),
+        customer_id: customer,
+        version: 1,
+        external_key,
+        fields: f,
+    };
+    tx.audit("contact", id, "create", None, Some(&contact))
+        .await?;
+    Ok(contact)
+}
+
 const CONTACT_COLUMNS: &str =
-    "id, customer_id, version, name, title, phone, email, wechat, is_primary";
+    "id, customer_id, version, name, title, phone, email, wechat, is_primary, external_key";
 
 #[derive(FromRow)]
 struct ContactRow {
@@ -742,6 +774,7 @@ struct ContactRow {
     email: String,
     wechat: String,
     is_primary: i64,
+    external_key: Option<String>,
 }
 
 impl ContactRow {
@@ -750,6 +783,7 @@ impl ContactRow {
             id: ContactId(self.id),
             customer_id: CustomerId(self.customer_id),
             version: self.version,
+            external_key: self.external_key,
             fields: ContactFields {
                 name: self.name,
                 title: self.title,

@@ -2,6 +2,8 @@
 //! point of the standard in force; completing one files a work-plan entry for the department
 //! receiving the output and, when it was the stage's last, the stage's output record.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use reqloop_domain::access::Actor;
 use reqloop_domain::calendar::Calendar;
@@ -483,51 +485,90 @@ pub(crate) async fn open_stage_handoffs(
     sender: &Actor,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    if plan.points.is_empty() {
+    open_stage_handoffs_many(tx, &[requirement], plan, sender, now).await
+}
+
+/// The same for many requirements entering the stage at once (an import), in statements of
+/// many rows.
+pub(crate) async fn open_stage_handoffs_many(
+    tx: &mut WriteTx,
+    requirements: &[i64],
+    plan: &StagePlan,
+    sender: &Actor,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if plan.points.is_empty() || requirements.is_empty() {
         return Ok(());
     }
+    const COLUMNS: usize = 10;
     let at = tx.at.clone();
-    let mut opened = Vec::with_capacity(plan.points.len());
-    let mut departments = Vec::new();
-    for (p, receiver) in &plan.points {
-        let due = to_db(deadline::due_after(
-            &plan.calendar,
-            now,
-            p.fields.deadline_value,
-            p.fields.deadline_unit,
-        ));
-        let (id,): (i64,) = sqlx::query_as(
+    let dues: Vec<String> = plan
+        .points
+        .iter()
+        .map(|(p, _)| {
+            to_db(deadline::due_after(
+                &plan.calendar,
+                now,
+                p.fields.deadline_value,
+                p.fields.deadline_unit,
+            ))
+        })
+        .collect();
+    let pairs: Vec<(i64, usize)> = requirements
+        .iter()
+        .flat_map(|r| (0..plan.points.len()).map(move |p| (*r, p)))
+        .collect();
+    let mut opened: HashMap<(i64, i64), i64> = HashMap::with_capacity(pairs.len());
+    for chunk in pairs.chunks(crate::db::MAX_PARAMS / COLUMNS) {
+        let sql = format!(
             "INSERT INTO handoffs (requirement_id, control_point_id, stage, sender_id, sender_name, department_id, \
-             receiver_id, output_department_id, status, due_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9, $10) RETURNING id",
-        )
-        .bind(requirement)
-        .bind(p.id)
-        .bind(plan.stage.as_str())
-        .bind(sender.user_id.0)
-        .bind(&sender.username)
-        .bind(p.fields.department_id.0)
-        .bind(receiver.map(|u| u.0))
-        .bind(p.fields.receiver_department_id.0)
-        .bind(&due)
-        .bind(&at)
-        .fetch_one(&mut *tx.tx)
-        .await?;
-        departments.extend([p.fields.department_id, p.fields.receiver_department_id]);
-        opened.push(serde_json::json!({
-            "id": id, "control_point_id": p.id, "department_id": p.fields.department_id,
-            "receiver_id": receiver, "due_at": due,
-        }));
+             receiver_id, output_department_id, due_at, created_at, status) VALUES {} \
+             RETURNING id, requirement_id, control_point_id",
+            crate::db::values_rows(chunk.len(), COLUMNS).replace(')', ", 'open')")
+        );
+        let mut q = sqlx::query_as::<_, (i64, i64, i64)>(&sql);
+        for (r, i) in chunk {
+            let (p, receiver) = &plan.points[*i];
+            q = q
+                .bind(*r)
+                .bind(p.id)
+                .bind(plan.stage.as_str())
+                .bind(sender.user_id.0)
+                .bind(&sender.username)
+                .bind(p.fields.department_id.0)
+                .bind(receiver.map(|u| u.0))
+                .bind(p.fields.receiver_department_id.0)
+                .bind(&dues[*i])
+                .bind(&at);
+        }
+        for (id, r, cp) in q.fetch_all(&mut *tx.tx).await? {
+            opened.insert((r, cp), id);
+        }
     }
-    take_part(tx, requirement, &departments).await?;
-    tx.audit(
-        "requirement_handoffs",
-        requirement,
-        "open",
-        None,
-        Some(&serde_json::json!({"stage": plan.stage, "handoffs": opened})),
-    )
-    .await
+    let departments: Vec<DepartmentId> = plan
+        .points
+        .iter()
+        .flat_map(|(p, _)| [p.fields.department_id, p.fields.receiver_department_id])
+        .collect();
+    take_part_many(tx, requirements, &departments).await?;
+    let images: Vec<(i64, serde_json::Value)> = requirements
+        .iter()
+        .map(|r| {
+            let list: Vec<serde_json::Value> = plan
+                .points
+                .iter()
+                .zip(&dues)
+                .map(|((p, receiver), due)| {
+                    serde_json::json!({
+                        "id": opened.get(&(*r, p.id)), "control_point_id": p.id,
+                        "department_id": p.fields.department_id, "receiver_id": receiver, "due_at": due,
+                    })
+                })
+                .collect();
+            (*r, serde_json::json!({"stage": plan.stage, "handoffs": list}))
+        })
+        .collect();
+    tx.audit_each("requirement_handoffs", "open", &images).await
 }
 
 /// Cancels the pending hand-offs of the stages a rework supersedes (one audit entry lists them).
@@ -569,23 +610,32 @@ pub(crate) async fn take_part(
     requirement: i64,
     departments: &[DepartmentId],
 ) -> Result<()> {
+    take_part_many(tx, &[requirement], departments).await
+}
+
+/// Records that the departments take part in each of the requirements.
+pub(crate) async fn take_part_many(
+    tx: &mut WriteTx,
+    requirements: &[i64],
+    departments: &[DepartmentId],
+) -> Result<()> {
     let mut departments = departments.to_vec();
     departments.sort();
     departments.dedup();
-    if departments.is_empty() {
-        return Ok(());
-    }
-    let rows: Vec<String> = (0..departments.len())
-        .map(|i| format!("(${}, $1)", i + 2))
+    let pairs: Vec<(i64, i64)> = requirements
+        .iter()
+        .flat_map(|r| departments.iter().map(move |d| (d.0, *r)))
         .collect();
-    let sql = format!(
-        "INSERT INTO requirement_departments (department_id, requirement_id) VALUES {} ON CONFLICT DO NOTHING",
-        rows.join(", ")
-    );
-    let mut q = sqlx::query(&sql).bind(requirement);
-    for d in &departments {
-        q = q.bind(d.0);
+    for chunk in pairs.chunks(crate::db::MAX_PARAMS / 2) {
+        let sql = format!(
+            "INSERT INTO requirement_departments (department_id, requirement_id) VALUES {} ON CONFLICT DO NOTHING",
+            crate::db::values_rows(chunk.len(), 2)
+        );
+        let mut q = sqlx::query(&sql);
+        for (d, r) in chunk {
+            q = q.bind(*d).bind(*r);
+        }
+        q.execute(&mut *tx.tx).await?;
     }
-    q.execute(&mut *tx.tx).await?;
     Ok(())
 }

@@ -18,7 +18,7 @@ use crate::db::{bind_all, customer_scope_sql, requirement_scope, Arg, Conditions
 use crate::{Error, Result, Store};
 
 /// Who an event counts for: the responsible person and department (0 for none) and the customer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) struct Owner {
     pub person: i64,
     pub department: i64,
@@ -27,34 +27,58 @@ pub(crate) struct Owner {
 
 /// Adds `c` to the month's rows of the owner (its person row and its customer row).
 pub(crate) async fn bump(tx: &mut WriteTx, month: &str, o: Owner, c: &Counts) -> Result<()> {
-    for (dim, subject, department) in [
-        (Dimension::Person, o.person, o.department),
-        (Dimension::Customer, o.customer, 0),
-    ] {
-        sqlx::query(
+    bump_many(tx, month, &[(o, *c)]).await
+}
+
+/// The same for many owners at once, each target row once per statement (PostgreSQL refuses
+/// to update a row twice in one INSERT … ON CONFLICT).
+pub(crate) async fn bump_many(
+    tx: &mut WriteTx,
+    month: &str,
+    counts: &[(Owner, Counts)],
+) -> Result<()> {
+    const COLUMNS: usize = 13;
+    let mut rows: std::collections::BTreeMap<(&'static str, i64, i64), Counts> = Default::default();
+    for (o, c) in counts {
+        for (dim, subject, department) in [
+            (Dimension::Person, o.person, o.department),
+            (Dimension::Customer, o.customer, 0),
+        ] {
+            rows.entry((dim.as_str(), subject, department))
+                .or_default()
+                .add(c);
+        }
+    }
+    let rows: Vec<_> = rows.into_iter().collect();
+    for chunk in rows.chunks(crate::db::MAX_PARAMS / COLUMNS) {
+        let sql = format!(
             "INSERT INTO kpi_monthly (month, dim, subject_id, department_id, received, completed, on_time, late, \
-             s1, s2, s3, s4, s5) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+             s1, s2, s3, s4, s5) VALUES {} \
              ON CONFLICT (dim, month, subject_id, department_id) DO UPDATE SET \
              received = kpi_monthly.received + excluded.received, completed = kpi_monthly.completed + excluded.completed, \
              on_time = kpi_monthly.on_time + excluded.on_time, late = kpi_monthly.late + excluded.late, \
              s1 = kpi_monthly.s1 + excluded.s1, s2 = kpi_monthly.s2 + excluded.s2, s3 = kpi_monthly.s3 + excluded.s3, \
              s4 = kpi_monthly.s4 + excluded.s4, s5 = kpi_monthly.s5 + excluded.s5",
-        )
-        .bind(month)
-        .bind(dim.as_str())
-        .bind(subject)
-        .bind(department)
-        .bind(c.received)
-        .bind(c.completed)
-        .bind(c.on_time)
-        .bind(c.late)
-        .bind(c.scores[0])
-        .bind(c.scores[1])
-        .bind(c.scores[2])
-        .bind(c.scores[3])
-        .bind(c.scores[4])
-        .execute(&mut *tx.tx)
-        .await?;
+            crate::db::values_rows(chunk.len(), COLUMNS)
+        );
+        let mut q = sqlx::query(&sql);
+        for ((dim, subject, department), c) in chunk {
+            q = q
+                .bind(month)
+                .bind(*dim)
+                .bind(*subject)
+                .bind(*department)
+                .bind(c.received)
+                .bind(c.completed)
+                .bind(c.on_time)
+                .bind(c.late)
+                .bind(c.scores[0])
+                .bind(c.scores[1])
+                .bind(c.scores[2])
+                .bind(c.scores[3])
+                .bind(c.scores[4]);
+        }
+        q.execute(&mut *tx.tx).await?;
     }
     Ok(())
 }

@@ -14,6 +14,7 @@ mod db;
 pub mod demo;
 mod grading;
 mod handoffs;
+mod import;
 mod jobs;
 mod kpis;
 mod notify;
@@ -61,6 +62,7 @@ pub use grading::{
     RunSummary,
 };
 pub use handoffs::{HandoffFilter, WorkPlanEntry};
+pub use import::{read_file, Feed, Format, ImportReport, Problem, MAX_REPORTED};
 pub use kpis::{
     CheckItem, CheckList, KpiMonth, KpiQuery, KpiReport, KpiRow, WeekQuery, WeeklyCheck,
 };

@@ -9,7 +9,7 @@ use reqloop_domain::order::{self, DeliveryBatch, OrderFields, ProductionBatch};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db::{customer_scope, unique, Arg, Conditions};
+use crate::db::{customer_scope, unique, Arg, Conditions, WriteTx};
 use crate::{Error, Page, Result, Store, Who};
 
 /// An order with its batches and whether production covers delivery.
@@ -113,43 +113,7 @@ impl Store {
         f.validate()?;
         let c = self.get_contract(actor, contract).await?;
         let mut tx = self.write(&Who::from(actor), now).await?;
-        let at = tx.at.clone();
-        let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO orders (contract_id, contract_version, number, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        )
-        .bind(contract)
-        .bind(c.current_version)
-        .bind(&f.number)
-        .bind(&actor.username)
-        .bind(&at)
-        .fetch_one(&mut *tx.tx)
-        .await
-        .map_err(unique("number"))?;
-        for (seq, b) in f.delivery.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO delivery_batches (order_id, seq, quantity, promised_on) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(id)
-            .bind(seq as i64 + 1)
-            .bind(b.quantity)
-            .bind(&b.promised_on)
-            .execute(&mut *tx.tx)
-            .await?;
-        }
-        for (seq, b) in f.production.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO production_batches (order_id, seq, quantity, planned_on, actual_on) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(id)
-            .bind(seq as i64 + 1)
-            .bind(b.quantity)
-            .bind(&b.planned_on)
-            .bind(&b.actual_on)
-            .execute(&mut *tx.tx)
-            .await?;
-        }
-        tx.audit("order", id, "create", None, Some(&f)).await?;
+        let id = insert_order(&mut tx, actor, contract, c.current_version, &f).await?;
         tx.commit().await?;
         self.get_order(actor, id).await
     }
@@ -427,4 +391,53 @@ impl Store {
         tx.commit().await?;
         self.get_order(actor, order).await
     }
+}
+
+/// A new order of a contract (at the contract's version in force) with its batches, inside
+/// `tx`, with its audit entry. `f` is valid and the number free.
+pub(crate) async fn insert_order(
+    tx: &mut WriteTx,
+    actor: &Actor,
+    contract: i64,
+    contract_version: i64,
+    f: &OrderFields,
+) -> Result<i64> {
+    let at = tx.at.clone();
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO orders (contract_id, contract_version, number, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(contract)
+    .bind(contract_version)
+    .bind(&f.number)
+    .bind(&actor.username)
+    .bind(&at)
+    .fetch_one(&mut *tx.tx)
+    .await
+    .map_err(unique("number"))?;
+    for (seq, b) in f.delivery.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO delivery_batches (order_id, seq, quantity, promised_on) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(seq as i64 + 1)
+        .bind(b.quantity)
+        .bind(&b.promised_on)
+        .execute(&mut *tx.tx)
+        .await?;
+    }
+    for (seq, b) in f.production.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO production_batches (order_id, seq, quantity, planned_on, actual_on) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(seq as i64 + 1)
+        .bind(b.quantity)
+        .bind(&b.planned_on)
+        .bind(&b.actual_on)
+        .execute(&mut *tx.tx)
+        .await?;
+    }
+    tx.audit("order", id, "create", None, Some(f)).await?;
+    Ok(id)
 }

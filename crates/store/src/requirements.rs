@@ -1,6 +1,8 @@
 //! Requirements (F5), their identification items (F6), stage moves and stage outputs (F8).
 //! A requirement is visible exactly when its customer is (the customer's data scope).
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Datelike, Utc};
 use reqloop_domain::access::Actor;
 use reqloop_domain::ids::{CustomerId, DepartmentId};
@@ -10,7 +12,7 @@ use reqloop_domain::requirement::{
 };
 use reqloop_domain::similarity;
 use serde::{Deserialize, Serialize};
-use sqlx::{FromRow, Row as _};
+use sqlx::FromRow;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::db::{bind_all, requirement_scope, Arg, Conditions, WriteTx};
@@ -20,7 +22,7 @@ use crate::{Error, Page, Result, Store, Who};
 const COLUMNS: &str = "id, version, code, customer_id, project_id, title, description, channel, category, sub_category, \
     nature, kind, urgency, source_person, collected_on, feasibility_technical, feasibility_economic, feasibility_time, \
     feasibility_note, value_score, stage, stage_entered_at, merged_into, revision, sla_due_at, waiting_since, \
-    paused_minutes, created_at, updated_at";
+    paused_minutes, created_at, updated_at, external_key";
 
 #[derive(FromRow)]
 struct Row {
@@ -53,6 +55,7 @@ struct Row {
     paused_minutes: i64,
     created_at: String,
     updated_at: String,
+    external_key: Option<String>,
 }
 
 fn parse<T: std::str::FromStr>(v: &str, what: &str) -> Result<T> {
@@ -70,6 +73,7 @@ impl Row {
             id: self.id,
             version: self.version,
             code: self.code,
+            external_key: self.external_key,
             fields: RequirementFields {
                 customer_id: CustomerId(self.customer_id),
                 project_id: self.project_id,
@@ -104,11 +108,138 @@ impl Row {
 
 /// Binds $1..$16 of both the INSERT and the UPDATE: the collected and analysis fields in column
 /// order, then the write time.
-fn bind_fields<'q>(
-    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+/// Inserts new requirements at identification, in statements of many rows, with what a new
+/// requirement brings: its code, its response-time clock (F22), its owner and the KPI count
+/// (F23), its audit entry and the identification hand-offs. The fields are valid, their
+/// customers visible to the actor and their project (one for all) exists. One requirement
+/// from a form, thousands from an import (F29).
+pub(crate) async fn insert_requirements(
+    tx: &mut WriteTx,
+    actor: &Actor,
+    plan: &handoffs::StagePlan,
+    rows: Vec<(RequirementFields, Option<String>)>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Requirement>> {
+    const COLUMNS: usize = 26;
+    if rows.is_empty() {
+        return Ok(vec![]);
+    }
+    let n = rows.len() as i64;
+    let key = format!("XQ{}-", now.year());
+    let (last,): (i64,) = sqlx::query_as(
+        "INSERT INTO code_counters (prefix, next_seq) VALUES ($1, $2) \
+         ON CONFLICT (prefix) DO UPDATE SET next_seq = code_counters.next_seq + $2 RETURNING next_seq",
+    )
+    .bind(&key)
+    .bind(n)
+    .fetch_one(&mut *tx.tx)
+    .await?;
+    // F23: a requirement counts for its customer's account manager of now (and that person's
+    // department), from reception to completion.
+    let customers = crate::db::id_list(rows.iter().map(|(f, _)| f.customer_id.0));
+    let owners: HashMap<i64, (Option<i64>, Option<i64>)> =
+        sqlx::query_as::<_, (i64, Option<i64>, Option<i64>)>(&format!(
+            "SELECT c.id, c.account_manager_id, u.department_id FROM customers c \
+             LEFT JOIN users u ON u.id = c.account_manager_id WHERE c.id IN ({customers})"
+        ))
+        .fetch_all(&mut *tx.tx)
+        .await?
+        .into_iter()
+        .map(|(c, person, department)| (c, (person, department)))
+        .collect();
+    let at = tx.at.clone();
+    let mut created: Vec<Requirement> = rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, (fields, external_key))| Requirement {
+            id: 0,
+            version: 1,
+            code: format!("{key}{:05}", last - n + 1 + i as i64),
+            external_key,
+            sla_due_at: Some(plan.sla_due(fields.urgency, now)),
+            fields,
+            stage: Stage::Identification,
+            stage_entered_at: at.clone(),
+            merged_into: None,
+            revision: 1,
+            waiting_since: None,
+            paused_minutes: 0,
+            created_at: at.clone(),
+            updated_at: at.clone(),
+        })
+        .collect();
+    let mut ids: HashMap<String, i64> = HashMap::with_capacity(created.len());
+    for chunk in created.chunks(crate::db::MAX_PARAMS / COLUMNS) {
+        let sql = format!(
+            "INSERT INTO requirements (title, description, channel, category, sub_category, nature, kind, urgency, \
+             source_person, collected_on, feasibility_technical, feasibility_economic, feasibility_time, \
+             feasibility_note, value_score, stage_entered_at, created_at, updated_at, code, customer_id, project_id, \
+             created_by, sla_due_at, owner_id, owner_department_id, external_key, stage) VALUES {} RETURNING id, code",
+            crate::db::values_rows(chunk.len(), COLUMNS).replace(')', ", 'identification')")
+        );
+        let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
+        for r in chunk {
+            let (owner, department) = owners
+                .get(&r.fields.customer_id.0)
+                .copied()
+                .unwrap_or_default();
+            q = bind_fields(q, &r.fields, &at)
+                .bind(&at)
+                .bind(&at)
+                .bind(&r.code)
+                .bind(r.fields.customer_id.0)
+                .bind(r.fields.project_id)
+                .bind(actor.user_id.0)
+                .bind(&r.sla_due_at)
+                .bind(owner)
+                .bind(department)
+                .bind(&r.external_key);
+        }
+        ids.extend(
+            q.fetch_all(&mut *tx.tx)
+                .await?
+                .into_iter()
+                .map(|(id, code)| (code, id)),
+        );
+    }
+    let mut received: HashMap<kpis::Owner, i64> = HashMap::new();
+    for r in &mut created {
+        r.id = ids.get(&r.code).copied().ok_or(Error::NotFound)?;
+        let (person, department) = owners
+            .get(&r.fields.customer_id.0)
+            .copied()
+            .unwrap_or_default();
+        let who = kpis::Owner {
+            person: person.unwrap_or(0),
+            department: department.unwrap_or(0),
+            customer: r.fields.customer_id.0,
+        };
+        *received.entry(who).or_default() += 1;
+    }
+    let month = reqloop_domain::kpi::month_of(now);
+    let counts: Vec<(kpis::Owner, reqloop_domain::kpi::Counts)> = received
+        .into_iter()
+        .map(|(who, n)| {
+            let c = reqloop_domain::kpi::Counts {
+                received: n,
+                ..Default::default()
+            };
+            (who, c)
+        })
+        .collect();
+    kpis::bump_many(tx, &month, &counts).await?;
+    let images: Vec<(i64, &Requirement)> = created.iter().map(|r| (r.id, r)).collect();
+    tx.audit_each("requirement", "create", &images).await?;
+    let new_ids: Vec<i64> = created.iter().map(|r| r.id).collect();
+    handoffs::open_stage_handoffs_many(tx, &new_ids, plan, actor, now).await?;
+    Ok(created)
+}
+
+fn bind_fields<'q, O>(
+    q: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
     f: &'q RequirementFields,
     at: &'q str,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
     q.bind(&f.title)
         .bind(&f.description)
         .bind(f.channel.as_str())
@@ -309,6 +440,47 @@ impl Store {
         actor: &Actor,
         f: &RequirementFilter,
     ) -> Result<Page<Requirement>> {
+        let c = self.requirement_conditions(actor, f);
+        let order = order_by(f.sort.as_deref())?;
+        let (rows, total): (Vec<Row>, i64) = self
+            .fetch_page("requirements", COLUMNS, &c, &order, f.page, f.per_page)
+            .await?;
+        Ok(Page {
+            items: rows
+                .into_iter()
+                .map(Row::into_requirement)
+                .collect::<Result<_>>()?,
+            total,
+        })
+    }
+
+    /// The list's rows newest first, `limit` at a time below `before_id`, without counting:
+    /// an export walks a million rows in index order this way.
+    pub async fn export_requirements(
+        &self,
+        actor: &Actor,
+        f: &RequirementFilter,
+        before_id: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<Requirement>> {
+        let mut c = self.requirement_conditions(actor, f);
+        if let Some(id) = before_id {
+            c.push("id < ?", [Arg::Int(id)]);
+        }
+        let n = c.next();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM requirements{} ORDER BY id DESC LIMIT ${n}",
+            c.where_clause()
+        );
+        let mut args = c.args.clone();
+        args.push(Arg::Int(limit));
+        let rows: Vec<Row> = bind_all(sqlx::query_as(&sql), &args)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(Row::into_requirement).collect()
+    }
+
+    fn requirement_conditions(&self, actor: &Actor, f: &RequirementFilter) -> Conditions {
         let mut c = Conditions::default();
         requirement_scope(&mut c, actor, "");
         if let Some(id) = f.customer_id {
@@ -336,17 +508,7 @@ impl Store {
                 [Arg::Text(pattern.clone()), Arg::Text(pattern)],
             );
         }
-        let order = order_by(f.sort.as_deref())?;
-        let (rows, total): (Vec<Row>, i64) = self
-            .fetch_page("requirements", COLUMNS, &c, &order, f.page, f.per_page)
-            .await?;
-        Ok(Page {
-            items: rows
-                .into_iter()
-                .map(Row::into_requirement)
-                .collect::<Result<_>>()?,
-            total,
-        })
+        c
     }
 
     /// Requirements with id > `after_id` in id order, unscoped (for verification).
@@ -416,76 +578,10 @@ impl Store {
             }
         }
         let plan = self.plan_stage(f.project_id, Stage::Identification).await?;
-        let sla_due = plan.sla_due(f.urgency, now);
         let mut tx = self.write(&Who::from(actor), now).await?;
-        let key = format!("XQ{}-", now.year());
-        let (seq,): (i64,) = sqlx::query_as(
-            "INSERT INTO code_counters (prefix, next_seq) VALUES ($1, 1) \
-             ON CONFLICT (prefix) DO UPDATE SET next_seq = code_counters.next_seq + 1 RETURNING next_seq",
-        )
-        .bind(&key)
-        .fetch_one(&mut *tx.tx)
-        .await?;
-        let code = format!("{key}{seq:05}");
-        let at = tx.at.clone();
-        let insert = sqlx::query(
-            "INSERT INTO requirements (title, description, channel, category, sub_category, nature, kind, urgency, \
-             source_person, collected_on, feasibility_technical, feasibility_economic, feasibility_time, \
-             feasibility_note, value_score, stage_entered_at, created_at, updated_at, code, customer_id, project_id, \
-             created_by, sla_due_at, owner_id, owner_department_id, stage) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $16, $17, $18, $19, $20, \
-             $21, $22, $23, 'identification') RETURNING id",
-        );
-        // F23: the requirement counts for its customer's account manager of now (and that
-        // person's department), from reception to completion.
-        let (owner, owner_department): (Option<i64>, Option<i64>) = sqlx::query_as(
-            "SELECT c.account_manager_id, u.department_id FROM customers c \
-             LEFT JOIN users u ON u.id = c.account_manager_id WHERE c.id = $1",
-        )
-        .bind(f.customer_id.0)
-        .fetch_one(&mut *tx.tx)
-        .await?;
-        let id: i64 = bind_fields(insert, &f, &at)
-            .bind(&code)
-            .bind(f.customer_id.0)
-            .bind(f.project_id)
-            .bind(actor.user_id.0)
-            .bind(&sla_due)
-            .bind(owner)
-            .bind(owner_department)
-            .fetch_one(&mut *tx.tx)
-            .await?
-            .try_get(0)?;
-        let received = reqloop_domain::kpi::Counts {
-            received: 1,
-            ..Default::default()
-        };
-        let who = crate::kpis::Owner {
-            person: owner.unwrap_or(0),
-            department: owner_department.unwrap_or(0),
-            customer: f.customer_id.0,
-        };
-        crate::kpis::bump(&mut tx, &reqloop_domain::kpi::month_of(now), who, &received).await?;
-        let r = Requirement {
-            id,
-            version: 1,
-            code,
-            fields: f,
-            stage: Stage::Identification,
-            stage_entered_at: at.clone(),
-            merged_into: None,
-            revision: 1,
-            sla_due_at: Some(sla_due),
-            waiting_since: None,
-            paused_minutes: 0,
-            created_at: at.clone(),
-            updated_at: at,
-        };
-        tx.audit("requirement", id, "create", None, Some(&r))
-            .await?;
-        handoffs::open_stage_handoffs(&mut tx, id, &plan, actor, now).await?;
+        let mut created = insert_requirements(&mut tx, actor, &plan, vec![(f, None)], now).await?;
         tx.commit().await?;
-        Ok(r)
+        created.pop().ok_or(Error::NotFound)
     }
 
     pub async fn update_requirement(
@@ -506,19 +602,18 @@ impl Store {
         f.validate()?;
         let mut tx = self.write(&Who::from(actor), now).await?;
         let at = tx.at.clone();
-        let update = sqlx::query(
+        let update = sqlx::query_as::<_, (i64,)>(
             "UPDATE requirements SET title = $1, description = $2, channel = $3, category = $4, sub_category = $5, \
              nature = $6, kind = $7, urgency = $8, source_person = $9, collected_on = $10, \
              feasibility_technical = $11, feasibility_economic = $12, feasibility_time = $13, feasibility_note = $14, \
-             value_score = $15, updated_at = $16, version = version + 1 WHERE id = $17 AND version = $18",
+             value_score = $15, updated_at = $16, version = version + 1 WHERE id = $17 AND version = $18 RETURNING id",
         );
-        let n = bind_fields(update, &f, &at)
+        let updated = bind_fields(update, &f, &at)
             .bind(id)
             .bind(before.version)
-            .execute(&mut *tx.tx)
-            .await?
-            .rows_affected();
-        if n == 0 {
+            .fetch_optional(&mut *tx.tx)
+            .await?;
+        if updated.is_none() {
             return Err(Error::Stale);
         }
         let after = Requirement {

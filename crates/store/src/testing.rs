@@ -104,6 +104,15 @@ impl TestDb {
         }
     }
 
+    /// The number of rows of a table (tests compare before and after).
+    pub async fn count(&self, table: &str) -> i64 {
+        let (n,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(&self.store.pool)
+            .await
+            .expect("count");
+        n
+    }
+
     /// Closes the pool and drops the PostgreSQL database (SQLite's folder goes on drop).
     pub async fn finish(self) {
         self.store.close().await;

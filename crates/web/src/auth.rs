@@ -103,7 +103,8 @@ pub async fn resolve_session(State(state): State<AppState>, req: Request, next: 
         let multipart = content_type.starts_with("multipart/form-data");
         let (parts, body) = req.into_parts();
         // A multipart upload carries its token in the query (the body is streamed, not read here).
-        let (form_token, body) = if multipart {
+        // So does a request with the token in its header (an upload from a script).
+        let (form_token, body) = if multipart || header_token.is_some() {
             let token = parts.uri.query().and_then(|q| {
                 form_urlencoded::parse(q.as_bytes())
                     .find(|(k, _)| k == "_csrf")

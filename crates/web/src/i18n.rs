@@ -74,6 +74,15 @@ impl Tr {
     }
 }
 
+/// A key's zh-CN and English text (empty when missing): what people may type for it in an
+/// imported file (F29).
+pub fn labels(key: &str) -> [&'static str; 2] {
+    [
+        ZH.get(key).copied().unwrap_or(""),
+        EN.get(key).copied().unwrap_or(""),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,8 @@ mod assets;
 mod auth;
 mod error;
 mod export;
-mod i18n;
+pub mod i18n;
+pub mod import;
 mod pages;
 
 use std::sync::Arc;

@@ -8,6 +8,7 @@ mod contacts;
 mod contracts;
 mod customers;
 mod grading;
+mod imports;
 mod kpis;
 mod notifications;
 mod process_audits;
@@ -307,6 +308,13 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/deliveries", get(notifications::deliveries))
         .route("/api/v1/tokens", get(tokens::list).post(tokens::create))
+        .route(
+            "/api/v1/imports/{kind}",
+            post(imports::import).layer(axum::extract::DefaultBodyLimit::max(
+                crate::import::MAX_UPLOAD,
+            )),
+        )
+        .route("/api/v1/imports/{kind}/template", get(imports::template))
         .route("/api/v1/tokens/{id}", axum::routing::delete(tokens::revoke))
         .route("/api/v1/contact-tasks", get(contacts::tasks))
         .route(
@@ -564,7 +572,7 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
         grading::adjust, grading::decide, grading::history, segments::report, search::search,
         notifications::list, notifications::read, notifications::prefs, notifications::save_prefs,
         notifications::settings, notifications::save_settings, notifications::webhooks, notifications::create_webhook,
-        notifications::update_webhook, notifications::deliveries, tokens::list, tokens::create, tokens::revoke,
+        notifications::update_webhook, notifications::deliveries, tokens::list, tokens::create, tokens::revoke, imports::import, imports::template,
         contacts::tasks, contacts::visits, contacts::record_visit, contacts::rules, contacts::save_rules,
         contacts::symposia, contacts::plan_symposium, contacts::symposium, contacts::add_attendee, contacts::minutes,
         admin::users, admin::create_user, admin::departments, admin::set_head, admin::audit, admin::code_rule, admin::set_code_rule, admin::projects, admin::create_project,

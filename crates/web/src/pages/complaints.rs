@@ -13,6 +13,7 @@ use reqloop_domain::complaint::{
     Capa, CaseRole, ComplaintChannel, ComplaintFields, ComplaintKind, ComplaintState, Decision,
     Severity,
 };
+use reqloop_domain::time::display_local;
 use reqloop_domain::FieldErrors;
 use reqloop_store::{
     Assignment, CapaDraft, Complaint, ComplaintFilter, ComplaintNote, CustomerFilter, Declaration,
@@ -25,6 +26,7 @@ use super::{
 };
 use crate::auth::PageUser;
 use crate::error::AppError;
+use crate::export::{self, ListFormat};
 use crate::AppState;
 
 const PER_PAGE: i64 = 20;
@@ -108,7 +110,7 @@ async fn list_view(
     let page = ListPage {
         c: Chrome::new(u, "complaints", t.t("nav.complaints").to_string()),
         notice,
-        pager: Pager::new(page, PER_PAGE, list.total, "/complaints", &keep),
+        pager: Pager::new(page, PER_PAGE, list.total, "/complaints", &keep).exportable(),
         rows: list.items,
         states: choices(
             ComplaintState::ALL,
@@ -145,11 +147,77 @@ async fn list_view(
     (status, render(&page)).into_response()
 }
 
+/// The register as it is filtered, page after page.
+async fn export_list(
+    s: AppState,
+    u: &PageUser,
+    q: &HashMap<String, String>,
+    format: ListFormat,
+) -> Response {
+    let t = u.t;
+    let filter = ComplaintFilter {
+        state: q.get("state").and_then(|v| v.parse().ok()),
+        kind: q.get("kind").and_then(|v| v.parse().ok()),
+        overdue: q.get("overdue").is_some_and(|v| v == "1").then_some(true),
+        ..Default::default()
+    };
+    let headers = export::headers(
+        t,
+        &[
+            "complaint.number",
+            "complaint.title",
+            "req.customer",
+            "complaint.kind",
+            "complaint.severity",
+            "complaint.state",
+            "complaint.channel",
+            "complaint.product",
+            "complaint.registered_at",
+        ],
+    );
+    let actor = u.actor.clone();
+    export::paged(format, "complaints", headers, move |page| {
+        let (s, actor, mut filter) = (s.clone(), actor.clone(), filter.clone());
+        async move {
+            filter.page = Some(page);
+            filter.per_page = Some(export::MAX_PAGE);
+            let list = s
+                .store
+                .list_complaints(&actor, &filter, s.clock.now())
+                .await?;
+            let rows = list
+                .items
+                .into_iter()
+                .map(|k| {
+                    vec![
+                        k.number,
+                        k.title,
+                        k.customer_name,
+                        t.label("kkind", k.kind.as_str()),
+                        k.severity
+                            .map(|v| t.label("severity", v.as_str()))
+                            .unwrap_or_default(),
+                        t.label("kstate", k.state.as_str()),
+                        k.channel,
+                        k.product,
+                        display_local(&k.registered_at),
+                    ]
+                })
+                .collect();
+            Ok((rows, export::next_page(page, list.total)))
+        }
+    })
+    .await
+}
+
 pub async fn list(
     State(s): State<AppState>,
     u: PageUser,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
+    if let Some(format) = ListFormat::in_map(&q) {
+        return export_list(s, &u, &q, format).await;
+    }
     let empty = FormData(vec![]);
     list_view(
         &s,

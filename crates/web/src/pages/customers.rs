@@ -22,6 +22,7 @@ use super::{
 };
 use crate::auth::PageUser;
 use crate::error::AppError;
+use crate::export::{self, ListFormat};
 use crate::i18n::Tr;
 use crate::AppState;
 
@@ -124,6 +125,77 @@ pub fn yuan(v: i64) -> String {
     format!("{}¥{out}", if v < 0 { "-" } else { "" })
 }
 
+/// The list as it is filtered and sorted, page after page.
+async fn export_list(
+    s: AppState,
+    u: &PageUser,
+    filter: CustomerFilter,
+    format: ListFormat,
+) -> Response {
+    let t = u.t;
+    let headers = export::headers(
+        t,
+        &[
+            "customer.code",
+            "import.external_key",
+            "customer.name",
+            "customer.short_name",
+            "customer.grade",
+            "customer.tier",
+            "customer.industry",
+            "customer.province",
+            "customer.city",
+            "customer.phone",
+            "customer.account_manager",
+            "customer.annual_revenue",
+            "customer.risk_flags",
+        ],
+    );
+    let who = match staff(&s).await {
+        Ok(staff) => std::sync::Arc::new(names(&staff)),
+        Err(e) => return error_page(u, e),
+    };
+    let actor = u.actor.clone();
+    export::paged(format, "customers", headers, move |page| {
+        let (s, actor, mut filter, who) = (s.clone(), actor.clone(), filter.clone(), who.clone());
+        async move {
+            filter.page = Some(page);
+            filter.per_page = Some(export::MAX_PAGE);
+            let list = s.store.list_customers(&actor, &filter).await?;
+            let rows = list
+                .items
+                .into_iter()
+                .map(|c| {
+                    let f = c.fields;
+                    vec![
+                        c.code,
+                        c.external_key.unwrap_or_default(),
+                        f.name,
+                        f.short_name,
+                        f.grade.as_str().to_string(),
+                        t.label("tier", f.tier.as_str()),
+                        f.industry,
+                        f.province,
+                        f.city,
+                        f.phone,
+                        f.account_manager_id
+                            .and_then(|m| who.get(&m).cloned())
+                            .unwrap_or_default(),
+                        f.annual_revenue.to_string(),
+                        f.risk_flags
+                            .iter()
+                            .map(|r| t.label("risk", r.as_str()))
+                            .collect::<Vec<_>>()
+                            .join("、"),
+                    ]
+                })
+                .collect();
+            Ok((rows, export::next_page(page, list.total)))
+        }
+    })
+    .await
+}
+
 pub async fn list(
     State(s): State<AppState>,
     u: PageUser,
@@ -155,6 +227,9 @@ pub async fn list(
         page: Some(page),
         per_page: Some(PER_PAGE),
     };
+    if let Some(format) = ListFormat::of(&q) {
+        return export_list(s, &u, filter, format).await;
+    }
     let result = async {
         let list = s.store.list_customers(&u.actor, &filter).await?;
         let staff = staff(&s).await?;
@@ -197,7 +272,7 @@ pub async fn list(
         })
         .collect();
     let keep: Vec<(String, String)> = q.iter().filter(|(k, _)| k != "page").cloned().collect();
-    let pager = Pager::new(page, PER_PAGE, list.total, "/customers", &keep);
+    let pager = Pager::new(page, PER_PAGE, list.total, "/customers", &keep).exportable();
     let headers = [
         ("code", "code"),
         ("name", "name"),

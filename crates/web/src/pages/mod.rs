@@ -8,6 +8,7 @@ mod contracts;
 mod customers;
 mod developer;
 mod grading;
+mod imports;
 mod kpis;
 mod notifications;
 mod orders;
@@ -62,6 +63,16 @@ pub fn routes() -> Router<AppState> {
         .route("/logout", post(logout))
         .route("/lang/{code}", get(set_lang))
         .route("/audit", get(audit_page))
+        .route(
+            "/import",
+            get(imports::form)
+                .post(imports::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::import::MAX_UPLOAD + 64 * 1024,
+                )),
+        )
+        .route("/import/templates/{file}", get(imports::template))
+        .route("/import/reports/{token}", get(imports::report))
         .route("/customers", get(customers::list).post(customers::create))
         .route("/customers/new", get(customers::new_form))
         .route(
@@ -323,6 +334,7 @@ pub const NAV: &[(&str, &str)] = &[
     ("warnings", "/warnings"),
     ("kpis", "/kpis"),
     ("reports", "/reports"),
+    ("import", "/import"),
     ("audit", "/audit"),
 ];
 
@@ -679,6 +691,10 @@ pub struct Pager {
     pub total: i64,
     pub prev: Option<String>,
     pub next: Option<String>,
+    /// The list with its filters and `format=` (set by `exportable`): what the export links
+    /// download.
+    pub export: Option<String>,
+    base: String,
 }
 
 impl Pager {
@@ -691,13 +707,17 @@ impl Pager {
     ) -> Pager {
         let pages = ((total + per_page - 1) / per_page).max(1);
         let page = page.clamp(1, pages);
+        let mut filters = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in keep
+            .iter()
+            .filter(|(k, v)| k != "page" && k != "format" && !v.is_empty())
+        {
+            filters.append_pair(k, v);
+        }
+        let filters = filters.finish();
         let link = |p: i64| {
-            let mut q = form_urlencoded::Serializer::new(String::new());
-            for (k, v) in keep.iter().filter(|(k, v)| k != "page" && !v.is_empty()) {
-                q.append_pair(k, v);
-            }
-            q.append_pair("page", &p.to_string());
-            format!("{base}?{}", q.finish())
+            let sep = if filters.is_empty() { "" } else { "&" };
+            format!("{base}?{filters}{sep}page={p}")
         };
         Pager {
             page,
@@ -705,7 +725,20 @@ impl Pager {
             total,
             prev: (page > 1).then(|| link(page - 1)),
             next: (page < pages).then(|| link(page + 1)),
+            export: None,
+            base: if filters.is_empty() {
+                format!("{base}?")
+            } else {
+                format!("{base}?{filters}&")
+            },
         }
+    }
+
+    /// Offers the list as .xlsx and .csv with the same filters (F29; the handler answers
+    /// `?format=`).
+    pub fn exportable(mut self) -> Pager {
+        self.export = Some(format!("{}format=", self.base));
+        self
     }
 }
 

@@ -10,12 +10,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use reqloop_domain::access::Action;
 use reqloop_domain::delivery::{self, Check, CheckItem};
+use reqloop_domain::time::display_local;
 use reqloop_store::{Order, OrderFilter, OrderSummary};
 
 use super::requirements::refusal;
 use super::{error_page, filters, may, render, Chrome, FormData, Opt, Pager};
 use crate::auth::PageUser;
 use crate::error::AppError;
+use crate::export::{self, ListFormat};
 use crate::AppState;
 
 const PER_PAGE: i64 = 20;
@@ -27,6 +29,55 @@ struct ListPage {
     rows: Vec<(OrderSummary, String)>,
     pager: Pager,
     statuses: Vec<Opt>,
+}
+
+/// The orders as they are filtered, page after page.
+async fn export_list(
+    s: AppState,
+    u: &PageUser,
+    filter: OrderFilter,
+    format: ListFormat,
+) -> Response {
+    let t = u.t;
+    let headers = export::headers(
+        t,
+        &[
+            "order.number",
+            "req.customer",
+            "change.contract",
+            "order.status",
+            "order.delivered_at",
+        ],
+    );
+    let actor = u.actor.clone();
+    export::paged(format, "orders", headers, move |page| {
+        let (s, actor, mut filter) = (s.clone(), actor.clone(), filter.clone());
+        async move {
+            filter.page = Some(page);
+            filter.per_page = Some(export::MAX_PAGE);
+            let list = s.store.list_orders(&actor, &filter).await?;
+            let ids: Vec<i64> = list.items.iter().map(|o| o.customer_id).collect();
+            let names = s.store.customer_names(&actor, &ids).await?;
+            let rows = list
+                .items
+                .into_iter()
+                .map(|o| {
+                    vec![
+                        o.number,
+                        names.get(&o.customer_id).cloned().unwrap_or_default(),
+                        o.contract_number,
+                        t.label("order", &o.status),
+                        o.delivered_at
+                            .as_deref()
+                            .map(display_local)
+                            .unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            Ok((rows, export::next_page(page, list.total)))
+        }
+    })
+    .await
 }
 
 pub async fn list(
@@ -42,6 +93,9 @@ pub async fn list(
         per_page: Some(PER_PAGE),
         ..Default::default()
     };
+    if let Some(format) = ListFormat::in_map(&q) {
+        return export_list(s, &u, filter, format).await;
+    }
     let loaded = async {
         let list = s.store.list_orders(&u.actor, &filter).await?;
         let ids: Vec<i64> = list.items.iter().map(|o| o.customer_id).collect();
@@ -56,7 +110,7 @@ pub async fn list(
     let keep: Vec<(String, String)> = q.into_iter().collect();
     render(&ListPage {
         c: Chrome::new(&u, "deliveries", u.t.t("nav.deliveries").to_string()),
-        pager: Pager::new(page, PER_PAGE, list.total, "/orders", &keep),
+        pager: Pager::new(page, PER_PAGE, list.total, "/orders", &keep).exportable(),
         rows: list
             .items
             .into_iter()

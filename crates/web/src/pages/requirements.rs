@@ -23,6 +23,7 @@ use super::{
 };
 use crate::auth::PageUser;
 use crate::error::AppError;
+use crate::export::{self, ListFormat};
 use crate::i18n::Tr;
 use crate::AppState;
 
@@ -83,6 +84,9 @@ pub async fn list(
         per_page: Some(PER_PAGE),
         ..Default::default()
     };
+    if let Some(format) = ListFormat::of(&q) {
+        return export_list(s, &u, filter, format).await;
+    }
     let loaded = async {
         let list = s.store.list_requirements(&u.actor, &filter).await?;
         let ids: Vec<i64> = list.items.iter().map(|r| r.fields.customer_id.0).collect();
@@ -118,7 +122,7 @@ pub async fn list(
     let page = ListPage {
         c: Chrome::new(&u, "requirements", t.t("nav.requirements").to_string()),
         rows,
-        pager: Pager::new(page, PER_PAGE, list.total, "/requirements", &keep),
+        pager: Pager::new(page, PER_PAGE, list.total, "/requirements", &keep).exportable(),
         q: get("q"),
         customer_id: get("customer_id"),
         stages: choices(Stage::ALL, Stage::as_str, &t, "stage", stage),
@@ -1433,6 +1437,67 @@ pub async fn ledger(
         csv_link: format!("/ledger.csv?{}", csv.finish()),
     };
     render(&page)
+}
+
+/// The list as it is filtered, newest first, walked by id.
+async fn export_list(
+    s: AppState,
+    u: &PageUser,
+    filter: RequirementFilter,
+    format: ListFormat,
+) -> Response {
+    let t = u.t;
+    let headers = [
+        "req.code",
+        "import.external_key",
+        "req.title",
+        "req.customer",
+        "req.stage",
+        "req.urgency",
+        "req.category",
+        "req.channel",
+        "req.collected_on",
+    ]
+    .iter()
+    .map(|k| t.t(k).to_string())
+    .collect();
+    let actor = u.actor.clone();
+    export::list_download(format, "requirements", headers, move |cursor| {
+        let (s, actor, filter) = (s.clone(), actor.clone(), filter.clone());
+        async move {
+            let before = (cursor > 0).then_some(cursor);
+            let items = s
+                .store
+                .export_requirements(&actor, &filter, before, export::EXPORT_PAGE)
+                .await?;
+            let ids: Vec<i64> = items.iter().map(|r| r.fields.customer_id.0).collect();
+            let names = s.store.customer_names(&actor, &ids).await?;
+            let next = (items.len() as i64 == export::EXPORT_PAGE)
+                .then(|| items.last().map(|r| r.id))
+                .flatten();
+            let rows = items
+                .into_iter()
+                .map(|r| {
+                    vec![
+                        r.code,
+                        r.external_key.unwrap_or_default(),
+                        r.fields.title,
+                        names
+                            .get(&r.fields.customer_id.0)
+                            .cloned()
+                            .unwrap_or_default(),
+                        t.label("stage", r.stage.as_str()),
+                        t.label("urgency", r.fields.urgency.as_str()),
+                        t.label("category", r.fields.category.as_str()),
+                        t.label("channel", r.fields.channel.as_str()),
+                        r.fields.collected_on,
+                    ]
+                })
+                .collect();
+            Ok((rows, next))
+        }
+    })
+    .await
 }
 
 pub(crate) fn csv_field(v: &str) -> String {

@@ -22,6 +22,7 @@ use super::{
 };
 use crate::auth::PageUser;
 use crate::error::AppError;
+use crate::export::{self, ListFormat};
 use crate::AppState;
 
 #[derive(Template)]
@@ -53,6 +54,56 @@ pub async fn list(
     list_view(&s, &u, &q, String::new(), StatusCode::OK).await
 }
 
+/// The warnings as they are filtered, page after page.
+async fn export_list(
+    s: AppState,
+    u: &PageUser,
+    filter: WarningFilter,
+    format: ListFormat,
+) -> Response {
+    let t = u.t;
+    let headers = export::headers(
+        t,
+        &[
+            "warning.level",
+            "warning.rule",
+            "warning.subject",
+            "req.customer",
+            "warning.value",
+            "warning.state",
+            "warning.assignee",
+            "warning.raised_at",
+        ],
+    );
+    let actor = u.actor.clone();
+    export::paged(format, "warnings", headers, move |page| {
+        let (s, actor, mut filter) = (s.clone(), actor.clone(), filter.clone());
+        async move {
+            filter.page = Some(page);
+            filter.per_page = Some(export::MAX_PAGE);
+            let list = s.store.list_warnings(&actor, &filter).await?;
+            let rows = list
+                .items
+                .into_iter()
+                .map(|w| {
+                    vec![
+                        t.label("level", &w.level),
+                        w.rule_name,
+                        format!("{} {}", t.label("wsubject", &w.subject), w.subject_label),
+                        w.customer_name,
+                        w.value.to_string(),
+                        t.label("wstate", &w.state),
+                        w.assignee_name.unwrap_or_default(),
+                        reqloop_domain::time::display_local(&w.raised_at),
+                    ]
+                })
+                .collect();
+            Ok((rows, export::next_page(page, list.total)))
+        }
+    })
+    .await
+}
+
 async fn list_view(
     s: &AppState,
     u: &PageUser,
@@ -73,6 +124,9 @@ async fn list_view(
         per_page: Some(20),
         ..Default::default()
     };
+    if let Some(format) = ListFormat::in_map(q) {
+        return export_list(s.clone(), u, f, format).await;
+    }
     let loaded = async {
         let list = s.store.list_warnings(&u.actor, &f).await?;
         let dashboard = s.store.warning_dashboard(&u.actor).await?;
@@ -92,7 +146,7 @@ async fn list_view(
         c: Chrome::new(u, "warnings", t.t("nav.warnings").to_string()),
         notice,
         dashboard,
-        pager: Pager::new(page, 20, list.total, "/warnings", &keep),
+        pager: Pager::new(page, 20, list.total, "/warnings", &keep).exportable(),
         rows: list.items,
         levels: choices(Level::ALL, Level::as_str, &t, "level", f.level),
         states: choices(

@@ -22,6 +22,7 @@ use super::requirements::{dept_label, land, refusal, HandoffView};
 use super::{error_page, field_messages, filters, may, render, Chrome, FormData, Opt, Pager};
 use crate::auth::PageUser;
 use crate::error::AppError;
+use crate::export::{self, ListFormat};
 use crate::AppState;
 
 const PER_PAGE: i64 = 20;
@@ -222,6 +223,67 @@ struct HandoffsPage {
     departments: Vec<Opt>,
 }
 
+/// The hand-offs as they are filtered, page after page.
+async fn export_handoffs(
+    s: AppState,
+    u: &PageUser,
+    filter: HandoffFilter,
+    format: ListFormat,
+) -> Response {
+    let t = u.t;
+    let headers = export::headers(
+        t,
+        &[
+            "req.code",
+            "req.title",
+            "req.stage",
+            "handoff.station",
+            "handoff.work",
+            "handoff.receiver",
+            "handoff.output",
+            "handoff.due",
+            "handoff.status",
+            "ledger.overdue",
+        ],
+    );
+    let actor = u.actor.clone();
+    export::paged(format, "handoffs", headers, move |page| {
+        let (s, actor, mut filter) = (s.clone(), actor.clone(), filter.clone());
+        async move {
+            filter.page = Some(page);
+            filter.per_page = Some(export::MAX_PAGE);
+            let list = s
+                .store
+                .list_handoffs(&actor, &filter, s.clock.now())
+                .await?;
+            let rows = list
+                .items
+                .into_iter()
+                .map(|h| {
+                    vec![
+                        h.requirement_code,
+                        h.requirement_title,
+                        t.label("stage", h.stage.as_str()),
+                        h.station,
+                        h.work_content,
+                        h.receiver_name.unwrap_or_default(),
+                        h.output_record,
+                        display_local(&h.due_at),
+                        t.label("handoff", h.status.as_str()),
+                        if h.overdue {
+                            t.t("ledger.overdue").to_string()
+                        } else {
+                            String::new()
+                        },
+                    ]
+                })
+                .collect();
+            Ok((rows, export::next_page(page, list.total)))
+        }
+    })
+    .await
+}
+
 pub async fn handoffs(
     State(s): State<AppState>,
     u: PageUser,
@@ -247,6 +309,9 @@ pub async fn handoffs(
         per_page: Some(PER_PAGE),
         requirement_id: None,
     };
+    if let Some(format) = ListFormat::of(&q) {
+        return export_handoffs(s, &u, filter, format).await;
+    }
     let loaded = async {
         let list = s
             .store
@@ -275,7 +340,7 @@ pub async fn handoffs(
     .collect();
     let page = HandoffsPage {
         c: Chrome::new(&u, "handoffs", t.t("nav.handoffs").to_string()),
-        pager: Pager::new(page, PER_PAGE, list.total, "/handoffs", &keep),
+        pager: Pager::new(page, PER_PAGE, list.total, "/handoffs", &keep).exportable(),
         mine: filter.mine,
         overdue: filter.overdue,
         statuses,
