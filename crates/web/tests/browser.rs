@@ -908,3 +908,96 @@ async fn a_survey_answered_through_its_public_link_shows_in_the_analysis() {
     c.close().await.unwrap();
     db.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_a_file_through_the_page_after_fixing_its_problem() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let base = start_server(&db).await;
+    let (_driver, c) = start_driver().await;
+    log_in(&c, &base, "admin", "admin123").await;
+    let customer = db
+        .store
+        .list_customers(&demo_admin(), &Default::default())
+        .await
+        .unwrap()
+        .items[0]
+        .code
+        .clone();
+    let file = std::env::temp_dir().join(format!("reqloop-import-{}.csv", std::process::id()));
+    let header = "外部编号*,客户编码*,需求标题*,来源渠道*,类别*,性质*,类型*,紧急程度*\n";
+    std::fs::write(
+        &file,
+        format!("{header}WEB-1,{customer},浏览器导入的需求,拜访,产品,功能性,明示,很急\n"),
+    )
+    .unwrap();
+
+    // The page explains the columns of the kind chosen and links its templates.
+    c.goto(&format!("{base}/import")).await.unwrap();
+    c.find(Locator::Css("#import-kind-pick option[value='contacts']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    click_and_wait(&c, Locator::Css("#import-kind-form button")).await;
+    assert!(text_of(&c, "import-columns").await.contains("姓名"));
+    c.find(Locator::Css(
+        "#import-kind-pick option[value='requirements']",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    click_and_wait(&c, Locator::Css("#import-kind-form button")).await;
+
+    // A bad value: nothing written, the problem named by row and column.
+    c.find(Locator::Id("import-file"))
+        .await
+        .unwrap()
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
+    click_and_wait(&c, Locator::Id("import-submit")).await;
+    let problems = text_of(&c, "import-problems").await;
+    assert!(
+        problems.contains("紧急程度") && problems.contains("很急"),
+        "{problems}"
+    );
+    assert!(c.find(Locator::Id("import-report-link")).await.is_ok());
+    screenshot(&c, "import-problems").await;
+
+    // Fixed, it goes in whole.
+    std::fs::write(
+        &file,
+        format!("{header}WEB-1,{customer},浏览器导入的需求,拜访,产品,功能性,明示,紧急\n"),
+    )
+    .unwrap();
+    c.find(Locator::Id("import-file"))
+        .await
+        .unwrap()
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
+    click_and_wait(&c, Locator::Id("import-submit")).await;
+    assert_eq!(text_of(&c, "import-created").await, "1");
+    screenshot(&c, "import-done").await;
+    let _ = std::fs::remove_file(&file);
+
+    // The requirements list offers what it shows as a spreadsheet.
+    c.goto(&format!("{base}/requirements?urgency=urgent"))
+        .await
+        .unwrap();
+    let href = c
+        .find(Locator::Css(".pager .export-xlsx"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        href.contains("urgency=urgent") && href.ends_with("format=xlsx"),
+        "{href}"
+    );
+}

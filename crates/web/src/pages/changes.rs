@@ -21,6 +21,7 @@ use super::{
 };
 use crate::auth::PageUser;
 use crate::error::AppError;
+use crate::export::{self, ListFormat};
 use crate::AppState;
 
 const PER_PAGE: i64 = 20;
@@ -34,6 +35,54 @@ struct ListPage {
     states: Vec<Opt>,
     /// Only changes my department still has to confirm.
     mine: bool,
+}
+
+/// The changes as they are filtered, page after page.
+async fn export_list(
+    s: AppState,
+    u: &PageUser,
+    filter: ChangeFilter,
+    format: ListFormat,
+) -> Response {
+    let t = u.t;
+    let headers = export::headers(
+        t,
+        &[
+            "change.number",
+            "change.title",
+            "req.code",
+            "req.title",
+            "change.origin",
+            "change.state",
+            "audit.at",
+        ],
+    );
+    let actor = u.actor.clone();
+    export::paged(format, "changes", headers, move |page| {
+        let (s, actor, mut filter) = (s.clone(), actor.clone(), filter.clone());
+        async move {
+            filter.page = Some(page);
+            filter.per_page = Some(export::MAX_PAGE);
+            let list = s.store.list_changes(&actor, &filter).await?;
+            let rows = list
+                .items
+                .into_iter()
+                .map(|g| {
+                    vec![
+                        g.number,
+                        g.title,
+                        g.requirement_code,
+                        g.requirement_title,
+                        t.label("origin", g.origin.as_str()),
+                        t.label("change", g.state.as_str()),
+                        reqloop_domain::time::display_local(&g.created_at),
+                    ]
+                })
+                .collect();
+            Ok((rows, export::next_page(page, list.total)))
+        }
+    })
+    .await
 }
 
 pub async fn list(
@@ -59,6 +108,9 @@ pub async fn list(
         per_page: Some(PER_PAGE),
         ..Default::default()
     };
+    if let Some(format) = ListFormat::in_map(&q) {
+        return export_list(s, &u, filter, format).await;
+    }
     let list = match s.store.list_changes(&u.actor, &filter).await {
         Ok(l) => l,
         Err(e) => return error_page(&u, e.into()),
@@ -66,7 +118,7 @@ pub async fn list(
     let keep: Vec<(String, String)> = q.into_iter().collect();
     render(&ListPage {
         c: Chrome::new(&u, "changes", u.t.t("nav.changes").to_string()),
-        pager: Pager::new(page, PER_PAGE, list.total, "/changes", &keep),
+        pager: Pager::new(page, PER_PAGE, list.total, "/changes", &keep).exportable(),
         rows: list.items,
         states: choices(ChangeState::ALL, ChangeState::as_str, &u.t, "change", state),
         mine,

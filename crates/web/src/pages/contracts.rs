@@ -21,6 +21,7 @@ use super::requirements::refusal;
 use super::{choices, error_page, field_messages, may, render, Chrome, FormData, Opt, Pager};
 use crate::auth::PageUser;
 use crate::error::AppError;
+use crate::export::{self, ListFormat};
 use crate::AppState;
 
 const PER_PAGE: i64 = 20;
@@ -135,7 +136,7 @@ async fn list_view(
     let page = ListPage {
         c: Chrome::new(u, "contracts", t.t("nav.contracts").to_string()),
         notice,
-        pager: Pager::new(page, PER_PAGE, list.total, "/contracts", &keep),
+        pager: Pager::new(page, PER_PAGE, list.total, "/contracts", &keep).exportable(),
         customer_total: customers.total,
         customer_q,
         projects: project_opts(&chosen_project),
@@ -180,11 +181,70 @@ async fn list_view(
     (status, render(&page)).into_response()
 }
 
+/// The contracts as they are filtered, page after page.
+async fn export_list(
+    s: AppState,
+    u: &PageUser,
+    query: &HashMap<String, String>,
+    format: ListFormat,
+) -> Response {
+    let t = u.t;
+    let num = |k: &str| query.get(k).and_then(|v| v.parse::<i64>().ok());
+    let filter = ContractFilter {
+        customer_id: num("customer_id"),
+        project_id: num("project_id"),
+        page: None,
+        per_page: None,
+    };
+    let headers = export::headers(
+        t,
+        &[
+            "contract.number",
+            "contract.title",
+            "req.customer",
+            "contract.kind",
+            "standard.version",
+            "contract.signed_on",
+        ],
+    );
+    let actor = u.actor.clone();
+    export::paged(format, "contracts", headers, move |page| {
+        let (s, actor, mut filter) = (s.clone(), actor.clone(), filter.clone());
+        async move {
+            filter.page = Some(page);
+            filter.per_page = Some(export::MAX_PAGE);
+            let list = s.store.list_contracts(&actor, &filter).await?;
+            let ids: Vec<i64> = list.items.iter().map(|c| c.fields.customer_id.0).collect();
+            let names = s.store.customer_names(&actor, &ids).await?;
+            let rows = list
+                .items
+                .into_iter()
+                .map(|k| {
+                    let f = k.fields;
+                    vec![
+                        f.number,
+                        f.title,
+                        names.get(&f.customer_id.0).cloned().unwrap_or_default(),
+                        t.label("kind_contract", f.kind.as_str()),
+                        k.current_version.to_string(),
+                        f.signed_on,
+                    ]
+                })
+                .collect();
+            Ok((rows, export::next_page(page, list.total)))
+        }
+    })
+    .await
+}
+
 pub async fn list(
     State(s): State<AppState>,
     u: PageUser,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
+    if let Some(format) = ListFormat::in_map(&q) {
+        return export_list(s, &u, &q, format).await;
+    }
     let page = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
     let form = FormData(vec![]);
     list_view(

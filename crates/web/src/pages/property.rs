@@ -19,6 +19,7 @@ use super::{
 };
 use crate::auth::PageUser;
 use crate::error::AppError;
+use crate::export::{self, ListFormat};
 use crate::AppState;
 
 const PER_PAGE: i64 = 20;
@@ -94,7 +95,7 @@ async fn list_view(
     let page = ListPage {
         c: Chrome::new(u, "property", t.t("nav.property").to_string()),
         notice,
-        pager: Pager::new(page, PER_PAGE, list.total, "/property", &keep),
+        pager: Pager::new(page, PER_PAGE, list.total, "/property", &keep).exportable(),
         rows: list.items,
         states: choices(
             PropertyState::ALL,
@@ -130,11 +131,70 @@ async fn list_view(
     (status, render(&page)).into_response()
 }
 
+/// The register as it is filtered, page after page (confidential items only for those
+/// cleared for them, as on the page).
+async fn export_list(
+    s: AppState,
+    u: &PageUser,
+    q: &HashMap<String, String>,
+    format: ListFormat,
+) -> Response {
+    if let Err(e) = u.actor.require(Action::PropertyRead) {
+        return error_page(u, e.into());
+    }
+    let t = u.t;
+    let filter = PropertyFilter {
+        state: q.get("state").and_then(|v| v.parse().ok()),
+        ..Default::default()
+    };
+    let headers = export::headers(
+        t,
+        &[
+            "property.name",
+            "req.customer",
+            "property.kind",
+            "property.quantity",
+            "property.location",
+            "property.state",
+            "property.received_on",
+        ],
+    );
+    let actor = u.actor.clone();
+    export::paged(format, "property", headers, move |page| {
+        let (s, actor, mut filter) = (s.clone(), actor.clone(), filter.clone());
+        async move {
+            filter.page = Some(page);
+            filter.per_page = Some(export::MAX_PAGE);
+            let list = s.store.list_property(&actor, &filter).await?;
+            let rows = list
+                .items
+                .into_iter()
+                .map(|p| {
+                    vec![
+                        p.name,
+                        p.customer_name,
+                        t.label("pkind", p.kind.as_str()),
+                        format!("{} {}", p.quantity, p.unit),
+                        p.location,
+                        t.label("pstate", p.state.as_str()),
+                        p.received_on,
+                    ]
+                })
+                .collect();
+            Ok((rows, export::next_page(page, list.total)))
+        }
+    })
+    .await
+}
+
 pub async fn list(
     State(s): State<AppState>,
     u: PageUser,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
+    if let Some(format) = ListFormat::in_map(&q) {
+        return export_list(s, &u, &q, format).await;
+    }
     let empty = FormData(vec![]);
     list_view(
         &s,
