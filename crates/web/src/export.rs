@@ -246,7 +246,7 @@ where
 async fn xlsx_file<F, Fut>(
     name: &str,
     headers: Vec<String>,
-    mut next: F,
+    next: F,
 ) -> Result<crate::import::TempFile, String>
 where
     F: FnMut(i64) -> Fut + Send + 'static,
@@ -257,28 +257,71 @@ where
         reqloop_store::random_token().get(..16).unwrap_or("list")
     ));
     let file = crate::import::TempFile(path.clone());
+    write_xlsx(path, name, headers, next).await?;
+    Ok(file)
+}
+
+/// The most rows an Excel worksheet holds; longer lists go on to further sheets.
+const SHEET_ROWS: u32 = 1_048_576;
+
+/// Writes a list to an .xlsx at `path`, in constant memory (rows go to disk as they come);
+/// the number of rows written.
+pub async fn write_xlsx<F, Fut>(
+    path: std::path::PathBuf,
+    name: &str,
+    headers: Vec<String>,
+    mut next: F,
+) -> Result<u64, String>
+where
+    F: FnMut(i64) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Rows, reqloop_store::Error>> + Send,
+{
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Vec<String>>>(2);
-    let sheet = name.to_string();
-    let writer = tokio::task::spawn_blocking(move || -> Result<(), XlsxError> {
+    let sheet = name.chars().take(26).collect::<String>();
+    let writer = tokio::task::spawn_blocking(move || -> Result<u64, XlsxError> {
         let mut book = Workbook::new();
         let bold = Format::new().set_bold();
-        let ws = book.add_worksheet_with_constant_memory()?;
-        ws.set_name(sheet.chars().take(31).collect::<String>())?;
-        for (c, h) in headers.iter().enumerate() {
-            ws.set_column_width(c as u16, (display_width(h).clamp(8, 40) + 4) as f64)?;
-            ws.write_string_with_format(0, c as u16, h, &bold)?;
-        }
-        ws.set_freeze_panes(1, 0)?;
-        let mut r = 1u32;
-        while let Some(rows) = rx.blocking_recv() {
-            for row in rows {
-                for (c, v) in row.iter().enumerate() {
-                    ws.write_string(r, c as u16, v)?;
+        let mut written = 0u64;
+        let mut carried: Option<Vec<Vec<String>>> = None;
+        let mut sheet_no = 0;
+        'sheets: loop {
+            sheet_no += 1;
+            let ws = book.add_worksheet_with_constant_memory()?;
+            ws.set_name(if sheet_no == 1 {
+                sheet.clone()
+            } else {
+                format!("{sheet} {sheet_no}")
+            })?;
+            for (c, h) in headers.iter().enumerate() {
+                ws.set_column_width(c as u16, (display_width(h).clamp(8, 40) + 4) as f64)?;
+                ws.write_string_with_format(0, c as u16, h, &bold)?;
+            }
+            ws.set_freeze_panes(1, 0)?;
+            let mut r = 1u32;
+            loop {
+                let rows = match carried.take() {
+                    Some(rows) => rows,
+                    None => match rx.blocking_recv() {
+                        Some(rows) => rows,
+                        None => break 'sheets,
+                    },
+                };
+                let mut rows = rows.into_iter();
+                while let Some(row) = rows.next() {
+                    if r == SHEET_ROWS {
+                        carried = Some(std::iter::once(row).chain(rows).collect());
+                        continue 'sheets;
+                    }
+                    for (c, v) in row.iter().enumerate() {
+                        ws.write_string(r, c as u16, v)?;
+                    }
+                    r += 1;
+                    written += 1;
                 }
-                r += 1;
             }
         }
-        book.save(&path)
+        book.save(&path)?;
+        Ok(written)
     });
     let mut cursor = Some(0);
     while let Some(at) = cursor {
@@ -292,8 +335,175 @@ where
     writer
         .await
         .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
+}
+
+/// Writes a list to a CSV file (UTF-8 with a BOM, so that Excel shows the Chinese headers);
+/// the number of rows written.
+pub async fn write_csv<F, Fut>(
+    path: &std::path::Path,
+    headers: Vec<String>,
+    mut next: F,
+) -> Result<u64, String>
+where
+    F: FnMut(i64) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Rows, reqloop_store::Error>> + Send,
+{
+    use tokio::io::AsyncWriteExt;
+    let file = tokio::fs::File::create(path)
+        .await
         .map_err(|e| e.to_string())?;
-    Ok(file)
+    let mut out = tokio::io::BufWriter::new(file);
+    let io = |e: std::io::Error| e.to_string();
+    out.write_all(format!("\u{feff}{}", csv_line(&headers)).as_bytes())
+        .await
+        .map_err(io)?;
+    let mut written = 0u64;
+    let mut cursor = Some(0);
+    while let Some(at) = cursor {
+        let (rows, following) = next(at).await.map_err(|e| e.to_string())?;
+        for row in &rows {
+            out.write_all(csv_line(row).as_bytes()).await.map_err(io)?;
+        }
+        written += rows.len() as u64;
+        cursor = following;
+    }
+    out.flush().await.map_err(io)?;
+    Ok(written)
+}
+
+/// One stretch of an export, boxed so that the lists' row builders can be named.
+pub type Stretch = futures_util::future::BoxFuture<'static, Result<Rows, reqloop_store::Error>>;
+
+/// The requirements list (its filters, newest first, walked by id): headers and rows as the
+/// page shows them.
+pub fn requirements(
+    store: reqloop_store::Store,
+    actor: reqloop_domain::access::Actor,
+    filter: reqloop_store::RequirementFilter,
+    t: crate::i18n::Tr,
+) -> (Vec<String>, impl FnMut(i64) -> Stretch + Send + 'static) {
+    use futures_util::FutureExt;
+    let headers = headers(
+        t,
+        &[
+            "req.code",
+            "import.external_key",
+            "req.title",
+            "req.customer",
+            "req.stage",
+            "req.urgency",
+            "req.category",
+            "req.channel",
+            "req.collected_on",
+        ],
+    );
+    let next = move |cursor: i64| {
+        let (store, actor, filter) = (store.clone(), actor.clone(), filter.clone());
+        async move {
+            let before = (cursor > 0).then_some(cursor);
+            let items = store
+                .export_requirements(&actor, &filter, before, EXPORT_PAGE)
+                .await?;
+            let ids: Vec<i64> = items.iter().map(|r| r.fields.customer_id.0).collect();
+            let names = store.customer_names(&actor, &ids).await?;
+            let next = (items.len() as i64 == EXPORT_PAGE)
+                .then(|| items.last().map(|r| r.id))
+                .flatten();
+            let rows = items
+                .into_iter()
+                .map(|r| {
+                    vec![
+                        r.code,
+                        r.external_key.unwrap_or_default(),
+                        r.fields.title,
+                        names
+                            .get(&r.fields.customer_id.0)
+                            .cloned()
+                            .unwrap_or_default(),
+                        t.label("stage", r.stage.as_str()),
+                        t.label("urgency", r.fields.urgency.as_str()),
+                        t.label("category", r.fields.category.as_str()),
+                        t.label("channel", r.fields.channel.as_str()),
+                        r.fields.collected_on,
+                    ]
+                })
+                .collect();
+            Ok((rows, next))
+        }
+        .boxed()
+    };
+    (headers, next)
+}
+
+/// The customers list (its filters and order, page after page).
+pub fn customers(
+    store: reqloop_store::Store,
+    actor: reqloop_domain::access::Actor,
+    filter: reqloop_store::CustomerFilter,
+    staff: std::sync::Arc<std::collections::HashMap<reqloop_domain::ids::UserId, String>>,
+    t: crate::i18n::Tr,
+) -> (Vec<String>, impl FnMut(i64) -> Stretch + Send + 'static) {
+    use futures_util::FutureExt;
+    let headers = headers(
+        t,
+        &[
+            "customer.code",
+            "import.external_key",
+            "customer.name",
+            "customer.short_name",
+            "customer.grade",
+            "customer.tier",
+            "customer.industry",
+            "customer.province",
+            "customer.city",
+            "customer.phone",
+            "customer.account_manager",
+            "customer.annual_revenue",
+            "customer.risk_flags",
+        ],
+    );
+    let next = move |cursor: i64| {
+        let page = cursor.max(1);
+        let (store, actor, mut filter, who) =
+            (store.clone(), actor.clone(), filter.clone(), staff.clone());
+        async move {
+            filter.page = Some(page);
+            filter.per_page = Some(MAX_PAGE);
+            let list = store.list_customers(&actor, &filter).await?;
+            let rows = list
+                .items
+                .into_iter()
+                .map(|c| {
+                    let f = c.fields;
+                    vec![
+                        c.code,
+                        c.external_key.unwrap_or_default(),
+                        f.name,
+                        f.short_name,
+                        f.grade.as_str().to_string(),
+                        t.label("tier", f.tier.as_str()),
+                        f.industry,
+                        f.province,
+                        f.city,
+                        f.phone,
+                        f.account_manager_id
+                            .and_then(|m| who.get(&m).cloned())
+                            .unwrap_or_default(),
+                        f.annual_revenue.to_string(),
+                        f.risk_flags
+                            .iter()
+                            .map(|r| t.label("risk", r.as_str()))
+                            .collect::<Vec<_>>()
+                            .join("、"),
+                    ]
+                })
+                .collect();
+            Ok((rows, next_page(page, list.total)))
+        }
+        .boxed()
+    };
+    (headers, next)
 }
 
 /// Streams a finished file and removes it afterwards.

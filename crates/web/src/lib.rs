@@ -6,7 +6,7 @@ mod api;
 mod assets;
 mod auth;
 mod error;
-mod export;
+pub mod export;
 pub mod i18n;
 pub mod import;
 mod pages;

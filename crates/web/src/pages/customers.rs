@@ -132,68 +132,12 @@ async fn export_list(
     filter: CustomerFilter,
     format: ListFormat,
 ) -> Response {
-    let t = u.t;
-    let headers = export::headers(
-        t,
-        &[
-            "customer.code",
-            "import.external_key",
-            "customer.name",
-            "customer.short_name",
-            "customer.grade",
-            "customer.tier",
-            "customer.industry",
-            "customer.province",
-            "customer.city",
-            "customer.phone",
-            "customer.account_manager",
-            "customer.annual_revenue",
-            "customer.risk_flags",
-        ],
-    );
     let who = match staff(&s).await {
         Ok(staff) => std::sync::Arc::new(names(&staff)),
         Err(e) => return error_page(u, e),
     };
-    let actor = u.actor.clone();
-    export::paged(format, "customers", headers, move |page| {
-        let (s, actor, mut filter, who) = (s.clone(), actor.clone(), filter.clone(), who.clone());
-        async move {
-            filter.page = Some(page);
-            filter.per_page = Some(export::MAX_PAGE);
-            let list = s.store.list_customers(&actor, &filter).await?;
-            let rows = list
-                .items
-                .into_iter()
-                .map(|c| {
-                    let f = c.fields;
-                    vec![
-                        c.code,
-                        c.external_key.unwrap_or_default(),
-                        f.name,
-                        f.short_name,
-                        f.grade.as_str().to_string(),
-                        t.label("tier", f.tier.as_str()),
-                        f.industry,
-                        f.province,
-                        f.city,
-                        f.phone,
-                        f.account_manager_id
-                            .and_then(|m| who.get(&m).cloned())
-                            .unwrap_or_default(),
-                        f.annual_revenue.to_string(),
-                        f.risk_flags
-                            .iter()
-                            .map(|r| t.label("risk", r.as_str()))
-                            .collect::<Vec<_>>()
-                            .join("、"),
-                    ]
-                })
-                .collect();
-            Ok((rows, export::next_page(page, list.total)))
-        }
-    })
-    .await
+    let (headers, next) = export::customers(s.store.clone(), u.actor.clone(), filter, who, u.t);
+    export::list_download(format, "customers", headers, next).await
 }
 
 pub async fn list(

@@ -1446,58 +1446,8 @@ async fn export_list(
     filter: RequirementFilter,
     format: ListFormat,
 ) -> Response {
-    let t = u.t;
-    let headers = [
-        "req.code",
-        "import.external_key",
-        "req.title",
-        "req.customer",
-        "req.stage",
-        "req.urgency",
-        "req.category",
-        "req.channel",
-        "req.collected_on",
-    ]
-    .iter()
-    .map(|k| t.t(k).to_string())
-    .collect();
-    let actor = u.actor.clone();
-    export::list_download(format, "requirements", headers, move |cursor| {
-        let (s, actor, filter) = (s.clone(), actor.clone(), filter.clone());
-        async move {
-            let before = (cursor > 0).then_some(cursor);
-            let items = s
-                .store
-                .export_requirements(&actor, &filter, before, export::EXPORT_PAGE)
-                .await?;
-            let ids: Vec<i64> = items.iter().map(|r| r.fields.customer_id.0).collect();
-            let names = s.store.customer_names(&actor, &ids).await?;
-            let next = (items.len() as i64 == export::EXPORT_PAGE)
-                .then(|| items.last().map(|r| r.id))
-                .flatten();
-            let rows = items
-                .into_iter()
-                .map(|r| {
-                    vec![
-                        r.code,
-                        r.external_key.unwrap_or_default(),
-                        r.fields.title,
-                        names
-                            .get(&r.fields.customer_id.0)
-                            .cloned()
-                            .unwrap_or_default(),
-                        t.label("stage", r.stage.as_str()),
-                        t.label("urgency", r.fields.urgency.as_str()),
-                        t.label("category", r.fields.category.as_str()),
-                        t.label("channel", r.fields.channel.as_str()),
-                        r.fields.collected_on,
-                    ]
-                })
-                .collect();
-            Ok((rows, next))
-        }
-    })
-    .await
+    let (headers, next) = export::requirements(s.store.clone(), u.actor.clone(), filter, u.t);
+    export::list_download(format, "requirements", headers, next).await
 }
 
 pub(crate) fn csv_field(v: &str) -> String {
