@@ -342,10 +342,12 @@ pub(crate) enum Arg {
     Text(String),
 }
 
-/// The most parameters a multi-row statement should carry. SQLite finds each `$n` among the
-/// parameters seen so far while it prepares a statement, so preparing costs grow with the square
-/// of their number: 400 rows × 18 values took 66 ms a statement, 50 rows 1 ms (BENCHMARKS.md).
-pub(crate) const MAX_PARAMS: usize = 900;
+/// The most parameters a multi-row statement should carry. Binding looks each `$n` up among the
+/// statement's parameters by name (`sqlite3_bind_parameter_name`), so its cost grows with the
+/// square of their number: 400 rows × 18 values took 66 ms a statement, 50 rows 1 ms, and at 900
+/// a statement binding was a quarter of an import's time (BENCHMARKS.md). Around 200 the cost
+/// per value is near its least: fewer and each statement's own overhead dominates.
+pub(crate) const MAX_PARAMS: usize = 240;
 
 /// Builds a WHERE clause with `$n` placeholders (understood by both dialects).
 #[derive(Debug, Default)]

@@ -136,7 +136,11 @@ pub(crate) async fn insert_requirements(
     .await?;
     // F23: a requirement counts for its customer's account manager of now (and that person's
     // department), from reception to completion.
-    let customers = crate::db::id_list(rows.iter().map(|(f, _)| f.customer_id.0));
+    let customers = crate::db::id_list(
+        rows.iter()
+            .map(|(f, _)| f.customer_id.0)
+            .collect::<std::collections::BTreeSet<_>>(),
+    );
     let owners: HashMap<i64, (Option<i64>, Option<i64>)> =
         sqlx::query_as::<_, (i64, Option<i64>, Option<i64>)>(&format!(
             "SELECT c.id, c.account_manager_id, u.department_id FROM customers c \

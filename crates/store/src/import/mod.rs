@@ -375,8 +375,11 @@ impl Run<'_> {
         tx: &mut WriteTx,
         refs: &[&str],
     ) -> Result<HashMap<String, i64>> {
+        let mut distinct = refs.to_vec();
+        distinct.sort_unstable();
+        distinct.dedup();
         let mut found = HashMap::new();
-        for chunk in refs.chunks(MAX_PARAMS / 2) {
+        for chunk in distinct.chunks(MAX_PARAMS / 2) {
             let mut c = Conditions::default();
             text_list(&mut c, "code IN ({})", chunk);
             let by_code = c.sql.pop().unwrap_or_default();
