@@ -323,12 +323,6 @@ impl Store {
         mut f: CustomerFields,
         now: DateTime<Utc>,
     ) -> Result<Customer> {
-        if f.account_manager_id.is_none()
-            && access::customer_scope(actor) == CustomerScope::Managed(actor.user_id)
-        {
-            // Someone who sees only their own customers creates one for themselves.
-            f.account_manager_id = Some(actor.user_id);
-        }
         f.validate()?;
         let mut tx = self.write(&Who::from(actor), now).await?;
         let customer = self.insert_customer(&mut tx, actor, f, None, now).await?;
@@ -342,10 +336,16 @@ impl Store {
         &self,
         tx: &mut WriteTx,
         actor: &Actor,
-        f: CustomerFields,
+        mut f: CustomerFields,
         external_key: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<Customer> {
+        if f.account_manager_id.is_none()
+            && access::customer_scope(actor) == CustomerScope::Managed(actor.user_id)
+        {
+            // Someone who sees only their own customers creates one for themselves.
+            f.account_manager_id = Some(actor.user_id);
+        }
         let confidential_sent = f.confidential.is_some();
         self.check_assignment(tx, actor, &f, confidential_sent)
             .await?;

@@ -234,39 +234,8 @@ impl WriteTx {
         before: Option<&T>,
         after: Option<&T>,
     ) -> Result<()> {
-        let json = |v: Option<&T>| v.map(serde_json::to_string).transpose();
-        let mut e = Entry {
-            seq: self.seq + 1,
-            at: self.at.clone(),
-            actor_id: self.who.id,
-            actor_name: self.who.name.clone(),
-            entity: entity.to_string(),
-            entity_id: entity_id.to_string(),
-            action: action.to_string(),
-            before: json(before).map_err(|e| Error::Other(e.to_string()))?,
-            after: json(after).map_err(|e| Error::Other(e.to_string()))?,
-            hash: String::new(),
-        };
-        e.hash = audit::chain_hash(&self.hash, &e);
-        sqlx::query(
-            "INSERT INTO audit_log (seq, at, actor_id, actor_name, entity, entity_id, action, before_json, after_json, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(e.seq)
-        .bind(&e.at)
-        .bind(e.actor_id)
-        .bind(&e.actor_name)
-        .bind(&e.entity)
-        .bind(&e.entity_id)
-        .bind(&e.action)
-        .bind(&e.before)
-        .bind(&e.after)
-        .bind(&e.hash)
-        .execute(&mut *self.tx)
-        .await?;
-        self.seq = e.seq;
-        self.hash = e.hash;
-        Ok(())
+        let e = self.chain(entity, &entity_id.to_string(), action, before, after)?;
+        self.insert_entries(&[e]).await
     }
 
     /// Appends one entry per record (`entity_id`, after-image) for a batch of records that
@@ -277,26 +246,48 @@ impl WriteTx {
         action: &str,
         records: &[(i64, T)],
     ) -> Result<()> {
+        let entries = records
+            .iter()
+            .map(|(id, after)| self.chain(entity, &id.to_string(), action, None, Some(after)))
+            .collect::<Result<Vec<_>>>()?;
+        self.insert_entries(&entries).await
+    }
+
+    /// The next entry of the chain, hashed onto the one before it; the chain's end moves on.
+    fn chain<T: Serialize + ?Sized>(
+        &mut self,
+        entity: &str,
+        entity_id: &str,
+        action: &str,
+        before: Option<&T>,
+        after: Option<&T>,
+    ) -> Result<Entry> {
+        let json = |v: Option<&T>| {
+            v.map(serde_json::to_string)
+                .transpose()
+                .map_err(|e| Error::Other(e.to_string()))
+        };
+        let mut e = Entry {
+            seq: self.seq + 1,
+            at: self.at.clone(),
+            actor_id: self.who.id,
+            actor_name: self.who.name.clone(),
+            entity: entity.to_string(),
+            entity_id: entity_id.to_string(),
+            action: action.to_string(),
+            before: json(before)?,
+            after: json(after)?,
+            hash: String::new(),
+        };
+        e.hash = audit::chain_hash(&self.hash, &e);
+        self.seq = e.seq;
+        self.hash = e.hash.clone();
+        Ok(e)
+    }
+
+    /// Writes chained entries, many rows per statement.
+    async fn insert_entries(&mut self, entries: &[Entry]) -> Result<()> {
         const COLUMNS: usize = 10;
-        let mut entries = Vec::with_capacity(records.len());
-        for (id, after) in records {
-            let mut e = Entry {
-                seq: self.seq + 1,
-                at: self.at.clone(),
-                actor_id: self.who.id,
-                actor_name: self.who.name.clone(),
-                entity: entity.to_string(),
-                entity_id: id.to_string(),
-                action: action.to_string(),
-                before: None,
-                after: Some(serde_json::to_string(after).map_err(|e| Error::Other(e.to_string()))?),
-                hash: String::new(),
-            };
-            e.hash = audit::chain_hash(&self.hash, &e);
-            self.seq = e.seq;
-            self.hash = e.hash.clone();
-            entries.push(e);
-        }
         for chunk in entries.chunks(MAX_PARAMS / COLUMNS) {
             let sql = format!(
                 "INSERT INTO audit_log (seq, at, actor_id, actor_name, entity, entity_id, action, before_json, after_json, hash) \

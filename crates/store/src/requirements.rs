@@ -406,17 +406,7 @@ impl Store {
                 );
                 c.push("id < ?", [Arg::Int(id)]);
             }
-            let n = c.next();
-            let sql = format!(
-                "SELECT {COLUMNS} FROM requirements{} ORDER BY id DESC LIMIT ${n}",
-                c.where_clause()
-            );
-            let mut args = c.args.clone();
-            args.push(Arg::Int(SIMILARITY_CANDIDATES));
-            let rows: Vec<Row> = bind_all(sqlx::query_as(&sql), &args)
-                .fetch_all(&self.pool)
-                .await?;
-            for row in rows {
+            for row in self.newest(&c, SIMILARITY_CANDIDATES).await? {
                 let other = row.into_requirement()?;
                 let other_text = format!("{} {}", other.fields.title, other.fields.description);
                 if let Some((score, relation)) =
@@ -471,6 +461,15 @@ impl Store {
         if let Some(id) = before_id {
             c.push("id < ?", [Arg::Int(id)]);
         }
+        self.newest(&c, limit)
+            .await?
+            .into_iter()
+            .map(Row::into_requirement)
+            .collect()
+    }
+
+    /// The newest `limit` rows meeting `c`, in id order (the index order of every filter).
+    async fn newest(&self, c: &Conditions, limit: i64) -> Result<Vec<Row>> {
         let n = c.next();
         let sql = format!(
             "SELECT {COLUMNS} FROM requirements{} ORDER BY id DESC LIMIT ${n}",
@@ -478,10 +477,9 @@ impl Store {
         );
         let mut args = c.args.clone();
         args.push(Arg::Int(limit));
-        let rows: Vec<Row> = bind_all(sqlx::query_as(&sql), &args)
+        Ok(bind_all(sqlx::query_as(&sql), &args)
             .fetch_all(&self.pool)
-            .await?;
-        rows.into_iter().map(Row::into_requirement).collect()
+            .await?)
     }
 
     fn requirement_conditions(&self, actor: &Actor, f: &RequirementFilter) -> Conditions {

@@ -95,21 +95,24 @@ pub fn download(file: &str, bytes: Vec<u8>) -> Response {
         .into_response()
 }
 
-/// One CSV line: every field quoted; a leading `= + - @` is prefixed with `'` so that a
-/// spreadsheet does not run it as a formula.
-pub fn csv_line(fields: &[String]) -> String {
-    let mut line = String::new();
-    for (i, v) in fields.iter().enumerate() {
-        if i > 0 {
-            line.push(',');
-        }
-        line.push('"');
-        if v.starts_with(['=', '+', '-', '@']) {
-            line.push('\'');
-        }
-        line.push_str(&v.replace('"', "\"\""));
-        line.push('"');
-    }
+/// One CSV field, quoted; a leading `= + - @` is prefixed with `'` so that a spreadsheet does
+/// not run it as a formula.
+pub fn csv_field(v: &str) -> String {
+    let guard = if v.starts_with(['=', '+', '-', '@']) {
+        "'"
+    } else {
+        ""
+    };
+    format!("\"{guard}{}\"", v.replace('"', "\"\""))
+}
+
+/// One CSV line of such fields, ended by CRLF.
+pub fn csv_line<S: AsRef<str>>(fields: &[S]) -> String {
+    let mut line = fields
+        .iter()
+        .map(|f| csv_field(f.as_ref()))
+        .collect::<Vec<_>>()
+        .join(",");
     line.push_str("\r\n");
     line
 }

@@ -193,12 +193,16 @@ fn table(kind: ImportKind) -> &'static str {
     }
 }
 
-/// `?, ?, …` for `IN (…)` with one text argument per value.
+/// Adds `sql` with each `{}` replaced by `?, ?, …`, one text argument per value (bound again for
+/// every `{}`).
 fn text_list(c: &mut Conditions, sql: &str, values: &[&str]) {
     let marks = vec!["?"; values.len()].join(", ");
+    let lists = sql.matches("{}").count();
     c.push(
         &sql.replace("{}", &marks),
-        values.iter().map(|v| Arg::Text(v.to_string())),
+        std::iter::repeat_n(values, lists)
+            .flatten()
+            .map(|v| Arg::Text(v.to_string())),
     );
 }
 
@@ -321,10 +325,10 @@ impl Run<'_> {
     ) -> Result<HashMap<String, i64>> {
         let mut found = HashMap::new();
         for chunk in keys.chunks(MAX_PARAMS) {
-            let sql = match kind {
+            let mut c = Conditions::default();
+            let rows: Vec<(String, i64)> = match kind {
                 // The key of an order is "contract id \u{1f} number".
                 ImportKind::Orders => {
-                    let mut c = Conditions::default();
                     let contracts: HashSet<i64> = chunk
                         .iter()
                         .filter_map(|k| k.split_once('\u{1f}')?.0.parse().ok())
@@ -338,32 +342,29 @@ impl Run<'_> {
                         [],
                     );
                     text_list(&mut c, "number IN ({})", &numbers);
-                    let rows: Vec<(i64, String, i64)> = bind_all(
-                        sqlx::query_as(&format!(
-                            "SELECT contract_id, number, id FROM orders{}",
-                            c.where_clause()
-                        )),
-                        &c.args,
-                    )
-                    .fetch_all(&mut *tx.tx)
-                    .await?;
-                    found.extend(
-                        rows.into_iter()
-                            .map(|(c, n, id)| (format!("{c}\u{1f}{n}"), id)),
+                    let sql = format!(
+                        "SELECT contract_id, number, id FROM orders{}",
+                        c.where_clause()
                     );
-                    continue;
+                    bind_all(sqlx::query_as::<_, (i64, String, i64)>(&sql), &c.args)
+                        .fetch_all(&mut *tx.tx)
+                        .await?
+                        .into_iter()
+                        .map(|(c, n, id)| (format!("{c}\u{1f}{n}"), id))
+                        .collect()
                 }
-                _ => format!(
-                    "SELECT external_key, id FROM {} WHERE external_key IN ({{}})",
-                    table(kind)
-                ),
+                _ => {
+                    text_list(&mut c, "external_key IN ({})", chunk);
+                    let sql = format!(
+                        "SELECT external_key, id FROM {}{}",
+                        table(kind),
+                        c.where_clause()
+                    );
+                    bind_all(sqlx::query_as(&sql), &c.args)
+                        .fetch_all(&mut *tx.tx)
+                        .await?
+                }
             };
-            let mut c = Conditions::default();
-            text_list(&mut c, &sql, chunk);
-            let sql = c.sql.join("");
-            let rows: Vec<(String, i64)> = bind_all(sqlx::query_as(&sql), &c.args)
-                .fetch_all(&mut *tx.tx)
-                .await?;
             found.extend(rows);
         }
         Ok(found)
@@ -381,11 +382,7 @@ impl Run<'_> {
         let mut found = HashMap::new();
         for chunk in distinct.chunks(MAX_PARAMS / 2) {
             let mut c = Conditions::default();
-            text_list(&mut c, "code IN ({})", chunk);
-            let by_code = c.sql.pop().unwrap_or_default();
-            text_list(&mut c, "external_key IN ({})", chunk);
-            let by_key = c.sql.pop().unwrap_or_default();
-            c.sql.push(format!("({by_code} OR {by_key})"));
+            text_list(&mut c, "(code IN ({}) OR external_key IN ({}))", chunk);
             c.push("archived = 0", []);
             customer_scope(&mut c, self.actor, "id");
             let rows: Vec<(i64, String, Option<String>)> = bind_all(
@@ -501,10 +498,6 @@ impl Run<'_> {
                         continue;
                     }
                 }
-            } else if access::customer_scope(self.actor)
-                == access::CustomerScope::Managed(self.actor.user_id)
-            {
-                fields.account_manager_id = Some(self.actor.user_id);
             }
             match self
                 .store

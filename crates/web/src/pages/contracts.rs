@@ -584,18 +584,10 @@ pub async fn cbc_csv(
         Err(e) => return error_page(&u, e.into()),
     };
     let (header, rows) = cbc_rows(&u.t, &table);
-    let line = |fields: &[String]| {
-        fields
-            .iter()
-            .map(|f| super::requirements::csv_field(f))
-            .collect::<Vec<_>>()
-            .join(",")
-            + "\r\n"
-    };
     let mut out = String::from("\u{feff}");
-    out.push_str(&line(&header));
+    out.push_str(&export::csv_line(&header));
     for r in &rows {
-        out.push_str(&line(r));
+        out.push_str(&export::csv_line(r));
     }
     let name = format!(
         "attachment; filename=\"cbc-{id}-v{}.csv\"",

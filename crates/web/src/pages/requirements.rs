@@ -1450,16 +1450,6 @@ async fn export_list(
     export::list_download(format, "requirements", headers, next).await
 }
 
-pub(crate) fn csv_field(v: &str) -> String {
-    // Quote every field; a leading = + - @ is prefixed so spreadsheets do not run it as a formula.
-    let v = if v.starts_with(['=', '+', '-', '@']) {
-        format!("'{v}")
-    } else {
-        v.to_string()
-    };
-    format!("\"{}\"", v.replace('"', "\"\""))
-}
-
 /// The ledger as CSV (UTF-8 with BOM, Chinese headers), streamed 500 rows at a time with the
 /// list's filters.
 pub async fn ledger_csv(
@@ -1486,14 +1476,7 @@ pub async fn ledger_csv(
     header.push(t.t("ledger.responsible").to_string());
     header.push(t.t("ledger.due").to_string());
     header.push(t.t("ledger.overdue").to_string());
-    let first = format!(
-        "\u{feff}{}\r\n",
-        header
-            .iter()
-            .map(|h| csv_field(h))
-            .collect::<Vec<_>>()
-            .join(",")
-    );
+    let first = format!("\u{feff}{}", export::csv_line(&header));
     let state = (s, u, q, 1i64, false);
     let body =
         futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(first) }).chain(
@@ -1539,14 +1522,7 @@ pub async fn ledger_csv(
                     } else {
                         String::new()
                     });
-                    chunk.push_str(
-                        &fields
-                            .iter()
-                            .map(|f| csv_field(f))
-                            .collect::<Vec<_>>()
-                            .join(","),
-                    );
-                    chunk.push_str("\r\n");
+                    chunk.push_str(&export::csv_line(&fields));
                 }
                 let done = page * 500 >= list.total;
                 Some((Ok(chunk), (s, u, q, page + 1, done)))
@@ -1652,14 +1628,8 @@ pub async fn register(
             "register.by",
             "register.at",
         ];
-        let mut out = format!(
-            "\u{feff}{}\r\n",
-            header
-                .iter()
-                .map(|h| csv_field(t.t(h)))
-                .collect::<Vec<_>>()
-                .join(",")
-        );
+        let header: Vec<&str> = header.iter().map(|h| t.t(h)).collect();
+        let mut out = format!("\u{feff}{}", export::csv_line(&header));
         for e in &list.items {
             let fields = [
                 e.requirement_code.clone(),
@@ -1668,14 +1638,7 @@ pub async fn register(
                 e.actor_name.clone(),
                 display_local(&e.at),
             ];
-            out.push_str(
-                &fields
-                    .iter()
-                    .map(|f| csv_field(f))
-                    .collect::<Vec<_>>()
-                    .join(","),
-            );
-            out.push_str("\r\n");
+            out.push_str(&export::csv_line(&fields));
         }
         return (
             [
