@@ -519,12 +519,12 @@ pub(crate) async fn open_stage_handoffs_many(
         .flat_map(|r| (0..plan.points.len()).map(move |p| (*r, p)))
         .collect();
     let mut opened: HashMap<(i64, i64), i64> = HashMap::with_capacity(pairs.len());
-    for chunk in pairs.chunks(crate::db::MAX_PARAMS / COLUMNS) {
+    for chunk in pairs.chunks(tx.rows_per_insert(COLUMNS)) {
         let sql = format!(
             "INSERT INTO handoffs (requirement_id, control_point_id, stage, sender_id, sender_name, department_id, \
              receiver_id, output_department_id, due_at, created_at, status) VALUES {} \
              RETURNING id, requirement_id, control_point_id",
-            crate::db::values_rows(chunk.len(), COLUMNS).replace(')', ", 'open')")
+            tx.values(chunk.len(), COLUMNS).replace(')', ", 'open')")
         );
         let mut q = sqlx::query_as::<_, (i64, i64, i64)>(&sql);
         for (r, i) in chunk {
@@ -626,10 +626,10 @@ pub(crate) async fn take_part_many(
         .iter()
         .flat_map(|r| departments.iter().map(move |d| (d.0, *r)))
         .collect();
-    for chunk in pairs.chunks(crate::db::MAX_PARAMS / 2) {
+    for chunk in pairs.chunks(tx.rows_per_insert(2)) {
         let sql = format!(
             "INSERT INTO requirement_departments (department_id, requirement_id) VALUES {} ON CONFLICT DO NOTHING",
-            crate::db::values_rows(chunk.len(), 2)
+            tx.values(chunk.len(), 2)
         );
         let mut q = sqlx::query(&sql);
         for (d, r) in chunk {

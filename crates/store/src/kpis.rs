@@ -50,7 +50,7 @@ pub(crate) async fn bump_many(
         }
     }
     let rows: Vec<_> = rows.into_iter().collect();
-    for chunk in rows.chunks(crate::db::MAX_PARAMS / COLUMNS) {
+    for chunk in rows.chunks(tx.rows_per_insert(COLUMNS)) {
         let sql = format!(
             "INSERT INTO kpi_monthly (month, dim, subject_id, department_id, received, completed, on_time, late, \
              s1, s2, s3, s4, s5) VALUES {} \
@@ -59,7 +59,7 @@ pub(crate) async fn bump_many(
              on_time = kpi_monthly.on_time + excluded.on_time, late = kpi_monthly.late + excluded.late, \
              s1 = kpi_monthly.s1 + excluded.s1, s2 = kpi_monthly.s2 + excluded.s2, s3 = kpi_monthly.s3 + excluded.s3, \
              s4 = kpi_monthly.s4 + excluded.s4, s5 = kpi_monthly.s5 + excluded.s5",
-            crate::db::values_rows(chunk.len(), COLUMNS)
+            tx.values(chunk.len(), COLUMNS)
         );
         let mut q = sqlx::query(&sql);
         for ((dim, subject, department), c) in chunk {

@@ -173,13 +173,13 @@ pub(crate) async fn insert_requirements(
         })
         .collect();
     let mut ids: HashMap<String, i64> = HashMap::with_capacity(created.len());
-    for chunk in created.chunks(crate::db::MAX_PARAMS / COLUMNS) {
+    for chunk in created.chunks(tx.rows_per_insert(COLUMNS)) {
         let sql = format!(
             "INSERT INTO requirements (title, description, channel, category, sub_category, nature, kind, urgency, \
              source_person, collected_on, feasibility_technical, feasibility_economic, feasibility_time, \
              feasibility_note, value_score, stage_entered_at, created_at, updated_at, code, customer_id, project_id, \
              created_by, sla_due_at, owner_id, owner_department_id, external_key, stage) VALUES {} RETURNING id, code",
-            crate::db::values_rows(chunk.len(), COLUMNS).replace(')', ", 'identification')")
+            tx.values(chunk.len(), COLUMNS).replace(')', ", 'identification')")
         );
         let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
         for r in chunk {
