@@ -11,7 +11,7 @@ n="${1:-1000000}"
 customers="${2:-100000}"
 secs="${3:-10}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/reqloop-target}"
-cargo build --release -p reqloop >/dev/null
+cargo build --release -p reqloop -p reqloop-load >/dev/null
 bin="$CARGO_TARGET_DIR/release/reqloop"
 # BENCH_DIR keeps (and reuses) the generated database; otherwise a temporary one.
 dir="${BENCH_DIR:-$(mktemp -d)}"

@@ -11,7 +11,7 @@ secs="${1:-10}"
 dir="${BENCH_DIR:?set BENCH_DIR to the directory of bench-monitoring.sh}"
 [ -f "$dir/pristine.db" ] || { echo "run scripts/bench-monitoring.sh with BENCH_DIR=$dir first" >&2; exit 1; }
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/reqloop-target}"
-cargo build --release -p reqloop >/dev/null
+cargo build --release -p reqloop -p reqloop-load >/dev/null
 bin="$CARGO_TARGET_DIR/release/reqloop"
 cp "$dir/pristine.db" "$dir/s.db"; rm -f "$dir/s.db-wal" "$dir/s.db-shm"
 echo "search index: $("$bin" --db "$dir/s.db" reindex)"

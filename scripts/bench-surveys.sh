@@ -10,7 +10,7 @@ customers="${1:-100000}"
 responses="${2:-1000000}"
 secs="${3:-10}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/reqloop-target}"
-cargo build --release -p reqloop >/dev/null
+cargo build --release -p reqloop -p reqloop-load >/dev/null
 bin="$CARGO_TARGET_DIR/release/reqloop"
 dir=$(mktemp -d)
 trap 'kill $pid 2>/dev/null || true; rm -rf "$dir"' EXIT
